@@ -1,0 +1,70 @@
+//! Instruction-set detection and the process-wide choice of kernel path.
+
+use std::sync::OnceLock;
+
+/// A kernel path. Every result and benchmark records which one ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// `std::arch` AVX-512F intrinsics behind `#[target_feature]`.
+    Avx512,
+    /// `std::arch` AVX2 + FMA intrinsics behind `#[target_feature]`.
+    Avx2Fma,
+    /// `wide` vectors compiled for the build target (no run-time features assumed).
+    Portable,
+}
+
+impl Isa {
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Avx512 => "avx512",
+            Isa::Avx2Fma => "avx2-fma",
+            Isa::Portable => "portable",
+        }
+    }
+    /// Whether this CPU can run the path.
+    pub fn is_available(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => {
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            Isa::Avx512 | Isa::Avx2Fma => false,
+            Isa::Portable => true,
+        }
+    }
+    pub fn parse(s: &str) -> Option<Isa> {
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().find(|i| i.name() == s)
+    }
+}
+
+impl std::fmt::Display for Isa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The paths this CPU can run, fastest-preferred first.
+pub fn available_isas() -> Vec<Isa> {
+    [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().filter(|i| i.is_available()).collect()
+}
+
+/// The path every kernel uses: `REGIMEBENCH_ISA` (`avx512`, `avx2-fma`, `portable`) when set and
+/// available, otherwise the preferred available path. Decided once per process.
+///
+/// # Panics
+/// When `REGIMEBENCH_ISA` names an unknown path or one this CPU lacks: a silent fallback would
+/// make a benchmark or a run report the wrong thing.
+pub fn active_isa() -> Isa {
+    static ACTIVE: OnceLock<Isa> = OnceLock::new();
+    *ACTIVE.get_or_init(|| match std::env::var("REGIMEBENCH_ISA") {
+        Ok(s) => match Isa::parse(&s) {
+            Some(isa) if isa.is_available() => isa,
+            Some(isa) => panic!("REGIMEBENCH_ISA={s}: this CPU cannot run the {isa} path"),
+            None => panic!("REGIMEBENCH_ISA={s}: expected one of avx512, avx2-fma, portable"),
+        },
+        Err(_) => available_isas()[0],
+    })
+}

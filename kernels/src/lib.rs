@@ -1,0 +1,27 @@
+//! regimebench-kernels: the numeric kernels of regimebench. Slices in, slices out: no tensors,
+//! no tape, no configuration, no I/O.
+//!
+//! * [`sgemm`]: single-precision GEMM, hand-written, packed and register-blocked, with run-time
+//!   dispatch to the instruction set named by [`active_isa`].
+//! * [`conv2d_fwd`], [`conv2d_bwd_input`], [`conv2d_bwd_weight`]: NCHW convolution.
+//! * [`maxpool2_fwd`], [`maxpool2_bwd`]: 2×2 max-pooling, stride 2, floor.
+//! * [`relu_fwd`], [`relu_bwd`], [`add_bias_rows`], [`sum_rows`], [`softmax_xent`]: elementwise.
+//! * [`reference`]: naive f64 oracles of all of the above.
+//!
+//! Every kernel gives bit-identical results for any rayon thread count: work is split over
+//! outputs only, and every output element is reduced in one fixed order.
+
+mod conv;
+mod elementwise;
+mod gemm;
+mod geom;
+mod isa;
+mod pool;
+pub mod reference;
+
+pub use conv::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd};
+pub use elementwise::{add_bias_rows, relu_bwd, relu_fwd, softmax_xent, sum_rows};
+pub use gemm::{sgemm, sgemm_with, Trans};
+pub use geom::ConvGeom;
+pub use isa::{active_isa, available_isas, Isa};
+pub use pool::{maxpool2_bwd, maxpool2_fwd};

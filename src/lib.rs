@@ -1,0 +1,1 @@
+//! regimebench: how the fine-tuning regime changes which continual-learning method wins.
