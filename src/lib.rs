@@ -1,1 +1,8 @@
 //! regimebench: how the fine-tuning regime changes which continual-learning method wins.
+//!
+//! Dependencies point one way: `kernels <- tensor <- tape <- nn <- optim <- train <- main`;
+//! `data` and `metrics` stand beside them.
+
+pub mod data;
+pub mod metrics;
+pub mod rng;

@@ -1,0 +1,1 @@
+//! Datasets: readers, locating and fetching files, task splits.
