@@ -41,7 +41,10 @@ pub fn sum_rows(x: &[f32], s: &mut [f32]) {
 /// # Panics
 /// When a label is `>= k`.
 pub fn softmax_xent(logits: &[f32], labels: &[u32], k: usize, dlogits: &mut [f32]) -> f32 {
-    assert!(labels.iter().all(|&l| (l as usize) < k), "label out of range 0..{k}");
+    assert!(
+        labels.iter().all(|&l| (l as usize) < k),
+        "label out of range 0..{k}"
+    );
     let (loss, d) = reference::softmax_xent(logits, labels, k);
     for (o, v) in dlogits.iter_mut().zip(d) {
         *o = v as f32;

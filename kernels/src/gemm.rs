@@ -34,7 +34,22 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    sgemm_with(active_isa(), ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    sgemm_with(
+        active_isa(),
+        ta,
+        tb,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        lda,
+        b,
+        ldb,
+        beta,
+        c,
+        ldc,
+    )
 }
 
 /// [`sgemm`] on a named path (tests and benchmarks compare the paths).
@@ -77,8 +92,20 @@ pub fn sgemm_with(
     // SAFETY: the asserts above bound every index the strides reach.
     unsafe {
         matrixmultiply::sgemm(
-            m, k, n, alpha, a.as_ptr(), rsa as isize, csa as isize, b.as_ptr(), rsb as isize,
-            csb as isize, beta, c.as_mut_ptr(), ldc as isize, 1,
+            m,
+            k,
+            n,
+            alpha,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            ldc as isize,
+            1,
         )
     }
 }

@@ -19,7 +19,17 @@ pub struct ConvGeom {
 impl ConvGeom {
     /// The protocol's convolution: 3×3, stride 1, padding 1 (output as large as the input).
     pub fn same3x3(n: usize, c_in: usize, h: usize, w: usize, c_out: usize) -> Self {
-        ConvGeom { n, c_in, h, w, c_out, kh: 3, kw: 3, stride: 1, pad: 1 }
+        ConvGeom {
+            n,
+            c_in,
+            h,
+            w,
+            c_out,
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            pad: 1,
+        }
     }
     /// Output height: `(h + 2 pad − kh) / stride + 1`.
     pub fn out_h(&self) -> usize {
@@ -40,7 +50,15 @@ impl ConvGeom {
     }
     /// Flat index into the input read by output pixel `(i, j)` of image `n`, channel `c`, tap `(u, v)`,
     /// or `None` where the tap falls in the zero padding.
-    pub fn input_index(&self, n: usize, c: usize, i: usize, j: usize, u: usize, v: usize) -> Option<usize> {
+    pub fn input_index(
+        &self,
+        n: usize,
+        c: usize,
+        i: usize,
+        j: usize,
+        u: usize,
+        v: usize,
+    ) -> Option<usize> {
         let r = (i * self.stride + u).checked_sub(self.pad)?;
         let s = (j * self.stride + v).checked_sub(self.pad)?;
         (r < self.h && s < self.w).then(|| ((n * self.c_in + c) * self.h + r) * self.w + s)

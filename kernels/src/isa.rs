@@ -28,7 +28,8 @@ impl Isa {
             Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => {
-                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(not(target_arch = "x86_64"))]
             Isa::Avx512 | Isa::Avx2Fma => false,
@@ -36,7 +37,9 @@ impl Isa {
         }
     }
     pub fn parse(s: &str) -> Option<Isa> {
-        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().find(|i| i.name() == s)
+        [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
+            .into_iter()
+            .find(|i| i.name() == s)
     }
 }
 
@@ -48,7 +51,10 @@ impl std::fmt::Display for Isa {
 
 /// The paths this CPU can run, fastest-preferred first.
 pub fn available_isas() -> Vec<Isa> {
-    [Isa::Avx512, Isa::Avx2Fma, Isa::Portable].into_iter().filter(|i| i.is_available()).collect()
+    [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
+        .into_iter()
+        .filter(|i| i.is_available())
+        .collect()
 }
 
 /// The path every kernel uses: `REGIMEBENCH_ISA` (`avx512`, `avx2-fma`, `portable`) when set and

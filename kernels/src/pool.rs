@@ -4,7 +4,14 @@ use crate::reference;
 
 /// Pools `planes` planes of `h×w` from `x` into `y` (`planes × h/2 × w/2`), recording in `argmax`
 /// the flat index into `x` of each window's first maximum. Overwrites `y` and `argmax`.
-pub fn maxpool2_fwd(planes: usize, h: usize, w: usize, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
+pub fn maxpool2_fwd(
+    planes: usize,
+    h: usize,
+    w: usize,
+    x: &[f32],
+    y: &mut [f32],
+    argmax: &mut [u32],
+) {
     let (yy, aa) = reference::maxpool2_fwd(planes, h, w, x);
     y.copy_from_slice(&yy);
     argmax.copy_from_slice(&aa);

@@ -75,7 +75,8 @@ pub fn conv2d_bwd_input(g: &ConvGeom, dy: &[f32], w: &[f32]) -> Vec<f64> {
                         for u in 0..g.kh {
                             for v in 0..g.kw {
                                 if let Some(xi) = g.input_index(n, c, i, j, u, v) {
-                                    dx[xi] += w[((o * g.c_in + c) * g.kh + u) * g.kw + v] as f64 * d;
+                                    dx[xi] +=
+                                        w[((o * g.c_in + c) * g.kh + u) * g.kw + v] as f64 * d;
                                 }
                             }
                         }
@@ -102,7 +103,8 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &[f32], dy: &[f32]) -> (Vec<f64>, Vec<
                         for u in 0..g.kh {
                             for v in 0..g.kw {
                                 if let Some(xi) = g.input_index(n, c, i, j, u, v) {
-                                    dw[((o * g.c_in + c) * g.kh + u) * g.kw + v] += x[xi] as f64 * d;
+                                    dw[((o * g.c_in + c) * g.kh + u) * g.kw + v] +=
+                                        x[xi] as f64 * d;
                                 }
                             }
                         }
@@ -150,8 +152,8 @@ pub fn softmax_xent(logits: &[f32], labels: &[u32], k: usize) -> (f64, Vec<f64>)
         let se: f64 = z.iter().map(|&v| (v as f64 - mx).exp()).sum();
         loss += se.ln() + mx - z[labels[r] as usize] as f64;
         for c in 0..k {
-            d[r * k + c] = ((z[c] as f64 - mx).exp() / se - f64::from(c == labels[r] as usize))
-                / rows as f64;
+            d[r * k + c] =
+                ((z[c] as f64 - mx).exp() / se - f64::from(c == labels[r] as usize)) / rows as f64;
         }
     }
     (loss / rows as f64, d)
