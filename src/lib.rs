@@ -5,4 +5,8 @@
 
 pub mod data;
 pub mod metrics;
+pub mod nn;
+pub mod params;
 pub mod rng;
+pub mod tape;
+pub mod tensor;

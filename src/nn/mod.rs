@@ -1,0 +1,135 @@
+//! The networks of PROTOCOL section 3: presets `small` and `cifar`, their five layer groups,
+//! forward passes that can start at any group (for frozen-prefix caching), and seeded init.
+
+mod init;
+
+use crate::params::{Group, ParamId, ParamStore};
+use crate::tape::{NodeId, Tape};
+
+/// A network preset of PROTOCOL section 3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// 1×28×28 input; conv 1→16→32→64, fc 576→128, head 128→k.
+    Small,
+    /// 3×32×32 input; conv 3→32→64→128, fc 2048→256, head 256→k.
+    Cifar,
+}
+
+impl Preset {
+    /// `(channels, height, width)` of the input.
+    pub fn input_chw(self) -> (usize, usize, usize) {
+        match self {
+            Preset::Small => (1, 28, 28),
+            Preset::Cifar => (3, 32, 32),
+        }
+    }
+    /// Output channels of the three conv groups.
+    fn conv_channels(self) -> [usize; 3] {
+        match self {
+            Preset::Small => [16, 32, 64],
+            Preset::Cifar => [32, 64, 128],
+        }
+    }
+    fn hidden(self) -> usize {
+        match self {
+            Preset::Small => 128,
+            Preset::Cifar => 256,
+        }
+    }
+    /// Features out of G3: channels × (side/8)², the pools flooring (7×7 → 3×3 for `small`).
+    fn flat_features(self) -> usize {
+        let (_, h, w) = self.input_chw();
+        self.conv_channels()[2] * (h / 8) * (w / 8)
+    }
+}
+
+/// A conv/fc layer's weight and bias.
+#[derive(Clone, Copy, Debug)]
+pub struct Layer {
+    pub w: ParamId,
+    pub b: ParamId,
+}
+
+/// The five-group CNN. With `heads > 1` (the `multi` head layout) each task has its own G5 head.
+#[derive(Clone, Debug)]
+pub struct Cnn {
+    pub preset: Preset,
+    /// Outputs per head (classes per task).
+    pub k: usize,
+    convs: [Layer; 3],
+    fc: Layer,
+    heads: Vec<Layer>,
+}
+
+impl Cnn {
+    /// Adds the network's parameters (zeros) to `params`, in the order G1..G5. Names and layouts
+    /// are PyTorch's: `conv{1,2,3}.{w,b}` (OIHW), `fc.{w,b}`, `head.{w,b}` (`head{t}.*` with
+    /// several heads), linear weights `[out, in]`.
+    pub fn new(preset: Preset, k: usize, heads: usize, params: &mut ParamStore) -> Self {
+        assert!(k >= 1 && heads >= 1, "a network needs at least one head of at least one output");
+        let (c0, _, _) = preset.input_chw();
+        let ch = preset.conv_channels();
+        let groups = [Group::G1, Group::G2, Group::G3];
+        let ins = [c0, ch[0], ch[1]];
+        let convs = std::array::from_fn(|i| Layer {
+            w: params.add(&format!("conv{}.w", i + 1), groups[i], &[ch[i], ins[i], 3, 3]),
+            b: params.add(&format!("conv{}.b", i + 1), groups[i], &[ch[i]]),
+        });
+        let (d, hdim) = (preset.flat_features(), preset.hidden());
+        let fc = Layer { w: params.add("fc.w", Group::G4, &[hdim, d]), b: params.add("fc.b", Group::G4, &[hdim]) };
+        let heads = (0..heads)
+            .map(|t| {
+                let name = if heads == 1 { "head".to_string() } else { format!("head{t}") };
+                Layer {
+                    w: params.add(&format!("{name}.w"), Group::G5, &[k, hdim]),
+                    b: params.add(&format!("{name}.b"), Group::G5, &[k]),
+                }
+            })
+            .collect();
+        Cnn { preset, k, convs, fc, heads }
+    }
+
+    pub fn heads(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// Every layer with the gain of its init: Kaiming (√2) for conv and hidden fc, the head's
+    /// U(±1/√fan_in) otherwise.
+    fn layers(&self) -> impl Iterator<Item = (Layer, bool)> + '_ {
+        self.convs.iter().chain([&self.fc]).map(|l| (*l, true)).chain(self.heads.iter().map(|l| (*l, false)))
+    }
+
+    /// Logits `[N, k]` of head `head` for the input node `x` `[N, C, H, W]`.
+    pub fn forward(&self, tape: &mut Tape, p: &ParamStore, x: NodeId, head: usize) -> NodeId {
+        self.forward_from(tape, p, Group::G1, x, head)
+    }
+
+    /// Logits from the input of group `from`: `h` is what the groups below `from` would output
+    /// (the image itself for G1). With a frozen prefix G1..from−1, `h` can be computed once per
+    /// image and cached.
+    pub fn forward_from(&self, tape: &mut Tape, p: &ParamStore, from: Group, h: NodeId, head: usize) -> NodeId {
+        Group::ALL[from.index()..].iter().fold(h, |h, &g| self.group_forward(tape, p, g, h, head))
+    }
+
+    /// The output of group `g` given its input `h` (`head` matters only for G5).
+    pub fn group_forward(&self, tape: &mut Tape, p: &ParamStore, g: Group, h: NodeId, head: usize) -> NodeId {
+        match g {
+            Group::G1 | Group::G2 | Group::G3 => {
+                let l = self.convs[g.index()];
+                let c = tape.conv2d(p, h, l.w, l.b, 1, 1);
+                let r = tape.relu(c);
+                tape.maxpool2(r)
+            }
+            Group::G4 => {
+                let f = tape.flatten(h);
+                let z = tape.linear(p, f, self.fc.w, self.fc.b);
+                tape.relu(z)
+            }
+            Group::G5 => {
+                let l = self.heads[head];
+                tape.linear(p, h, l.w, l.b)
+            }
+        }
+    }
+}

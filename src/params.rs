@@ -1,0 +1,132 @@
+//! `ParamStore`: every parameter of a network in ONE flat `Vec<f32>`, with named views into it.
+//!
+//! A flat buffer makes every per-parameter quantity of the methods (Fisher, θ*, ω, GEM's rows of G,
+//! the SGD mask) a plain `&[f32]` of length `len()`, laid out exactly like the parameters.
+
+use std::ops::Range;
+
+/// The five layer groups of PROTOCOL section 3, input (G1) to output (G5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Group {
+    G1,
+    G2,
+    G3,
+    G4,
+    G5,
+}
+
+impl Group {
+    pub const ALL: [Group; 5] = [Group::G1, Group::G2, Group::G3, Group::G4, Group::G5];
+    /// 0 for G1 .. 4 for G5.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn name(self) -> &'static str {
+        ["G1", "G2", "G3", "G4", "G5"][self.index()]
+    }
+}
+
+/// Handle to one parameter tensor of a [`ParamStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ParamId(pub(crate) usize);
+
+/// Name, group, shape and place in the flat buffer of one parameter tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub group: Group,
+    pub shape: Vec<usize>,
+    pub range: Range<usize>,
+}
+
+/// All parameters of a network, in one contiguous buffer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParamStore {
+    data: Vec<f32>,
+    infos: Vec<ParamInfo>,
+}
+
+impl ParamStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a zero-filled tensor and returns its handle.
+    pub fn add(&mut self, name: &str, group: Group, shape: &[usize]) -> ParamId {
+        let len: usize = shape.iter().product();
+        let start = self.data.len();
+        self.data.resize(start + len, 0.0);
+        self.infos.push(ParamInfo {
+            name: name.to_string(),
+            group,
+            shape: shape.to_vec(),
+            range: start..start + len,
+        });
+        ParamId(self.infos.len() - 1)
+    }
+
+    /// Total number of scalars.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+    pub fn flat(&self) -> &[f32] {
+        &self.data
+    }
+    pub fn flat_mut(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+    pub fn get(&self, id: ParamId) -> &[f32] {
+        &self.data[self.infos[id.0].range.clone()]
+    }
+    pub fn get_mut(&mut self, id: ParamId) -> &mut [f32] {
+        let r = self.infos[id.0].range.clone();
+        &mut self.data[r]
+    }
+    pub fn info(&self, id: ParamId) -> &ParamInfo {
+        &self.infos[id.0]
+    }
+    pub fn ids(&self) -> impl Iterator<Item = ParamId> {
+        (0..self.infos.len()).map(ParamId)
+    }
+    pub fn by_name(&self, name: &str) -> Option<ParamId> {
+        self.infos.iter().position(|i| i.name == name).map(ParamId)
+    }
+
+    /// The flat ranges of each group's parameters, in buffer order.
+    pub fn group_ranges(&self, group: Group) -> Vec<Range<usize>> {
+        self.infos.iter().filter(|i| i.group == group).map(|i| i.range.clone()).collect()
+    }
+
+    /// The 0/1 mask m of PROTOCOL section 4 over the flat buffer: 1 where the parameter's group is
+    /// in `trainable`.
+    pub fn mask(&self, trainable: &[Group]) -> Vec<f32> {
+        let mut m = vec![0.0; self.len()];
+        for info in self.infos.iter().filter(|i| trainable.contains(&i.group)) {
+            m[info.range.clone()].fill(1.0);
+        }
+        m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_are_contiguous_and_masks_follow_groups() {
+        let mut p = ParamStore::new();
+        let a = p.add("a", Group::G1, &[2, 3]);
+        let b = p.add("b", Group::G5, &[4]);
+        assert_eq!(p.len(), 10);
+        p.get_mut(b).copy_from_slice(&[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(&p.flat()[6..], &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(p.info(a).range, 0..6);
+        assert_eq!(p.by_name("b"), Some(b));
+        let m = p.mask(&[Group::G5]);
+        assert_eq!(m, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
+        assert_eq!(p.group_ranges(Group::G1), vec![0..6]);
+    }
+}

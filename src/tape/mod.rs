@@ -1,0 +1,162 @@
+//! The reverse-mode tape: an append-only list of nodes, already in topological order.
+//!
+//! Parameters are not nodes: ops read them from the [`ParamStore`] by [`ParamId`], and the backward
+//! pass writes their gradients into one flat buffer laid out like the store. A parameter marked
+//! frozen gets no gradient computed, and a node whose inputs need no gradient is not visited at all,
+//! so the backward pass stops at the lowest trainable layer.
+
+mod ops;
+
+use crate::params::{Group, ParamId, ParamStore};
+use crate::tensor::Tensor;
+pub(crate) use ops::Op;
+
+/// Handle to one node of a [`Tape`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NodeId(usize);
+
+struct Node {
+    shape: Vec<usize>,
+    value: Vec<f32>,
+    op: Op,
+    /// Whether the gradient of this node's value is wanted (a trainable parameter or a
+    /// gradient-carrying input lies below it).
+    needs_grad: bool,
+}
+
+/// A forward computation recorded for one backward pass.
+pub struct Tape {
+    nodes: Vec<Node>,
+    /// Indexed by `ParamId`: whether that parameter gets a gradient.
+    trainable: Vec<bool>,
+}
+
+/// Gradients of the root with respect to every node that needed one (inputs made with
+/// [`Tape::input_with_grad`] among them).
+pub struct NodeGrads(Vec<Option<Vec<f32>>>);
+
+impl NodeGrads {
+    pub fn get(&self, id: NodeId) -> Option<&[f32]> {
+        self.0[id.0].as_deref()
+    }
+}
+
+impl Tape {
+    /// A tape on which the parameters of the groups in `trainable` get gradients and all others
+    /// are frozen.
+    pub fn new(params: &ParamStore, trainable: &[Group]) -> Self {
+        let trainable = params.ids().map(|id| trainable.contains(&params.info(id).group)).collect();
+        Tape { nodes: Vec::new(), trainable }
+    }
+
+    /// Forgets every node, keeping the frozen/trainable choice.
+    pub fn clear(&mut self) {
+        self.nodes.clear();
+    }
+
+    pub fn is_trainable(&self, id: ParamId) -> bool {
+        self.trainable[id.0]
+    }
+
+    /// A leaf that gets no gradient (a batch of images, cached features).
+    pub fn input(&mut self, t: Tensor) -> NodeId {
+        let (shape, value) = t.into_parts();
+        self.push(shape, value, Op::Input, false)
+    }
+
+    /// A leaf whose gradient the backward pass computes (for gradient checks).
+    pub fn input_with_grad(&mut self, t: Tensor) -> NodeId {
+        let (shape, value) = t.into_parts();
+        self.push(shape, value, Op::Input, true)
+    }
+
+    pub fn value(&self, id: NodeId) -> &[f32] {
+        &self.nodes[id.0].value
+    }
+    pub fn shape(&self, id: NodeId) -> &[usize] {
+        &self.nodes[id.0].shape
+    }
+    fn needs_grad(&self, id: NodeId) -> bool {
+        self.nodes[id.0].needs_grad
+    }
+
+    fn push(&mut self, shape: Vec<usize>, value: Vec<f32>, op: Op, needs_grad: bool) -> NodeId {
+        debug_assert_eq!(shape.iter().product::<usize>(), value.len());
+        self.nodes.push(Node { shape, value, op, needs_grad });
+        NodeId(self.nodes.len() - 1)
+    }
+
+    /// Back-propagates from a scalar `loss` node: writes ∂loss/∂θ into `grads` (laid out like
+    /// `params.flat()`) for every trainable parameter the loss depends on; every other entry of
+    /// `grads` is left as it was.
+    pub fn backward(&self, loss: NodeId, params: &ParamStore, grads: &mut [f32]) -> NodeGrads {
+        assert_eq!(self.value(loss).len(), 1, "backward() starts from a scalar loss");
+        self.backward_with(loss, vec![1.0], params, grads)
+    }
+
+    /// Back-propagates `droot = ∂L/∂root` from any node (for a scalar loss, `vec![1.0]`).
+    pub fn backward_with(
+        &self,
+        root: NodeId,
+        droot: Vec<f32>,
+        params: &ParamStore,
+        grads: &mut [f32],
+    ) -> NodeGrads {
+        assert_eq!(grads.len(), params.len(), "gradient buffer must match the parameter store");
+        assert_eq!(droot.len(), self.value(root).len(), "droot must match the root's shape");
+        let mut g: Vec<Option<Vec<f32>>> = vec![None; self.nodes.len()];
+        let mut written = vec![false; self.trainable.len()];
+        g[root.0] = Some(droot);
+        for i in (0..=root.0).rev() {
+            let Some(dy) = g[i].take() else { continue };
+            let mut sink = GradSink { params, grads, written: &mut written, trainable: &self.trainable };
+            for (input, dx) in ops::backward(self, NodeId(i), &dy, &mut sink) {
+                match &mut g[input.0] {
+                    Some(acc) => acc.iter_mut().zip(&dx).for_each(|(a, d)| *a += d),
+                    slot => *slot = Some(dx),
+                }
+            }
+            g[i] = Some(dy);
+        }
+        NodeGrads(g)
+    }
+}
+
+/// Where an op's backward puts parameter gradients: the first write to a parameter stores, later
+/// ones (a parameter used twice) add.
+pub(crate) struct GradSink<'a> {
+    params: &'a ParamStore,
+    grads: &'a mut [f32],
+    written: &'a mut [bool],
+    trainable: &'a [bool],
+}
+
+impl GradSink<'_> {
+    pub(crate) fn wants(&self, id: ParamId) -> bool {
+        self.trainable[id.0]
+    }
+    /// Computes a parameter's gradient with `f` (which overwrites its argument) into place.
+    pub(crate) fn write(&mut self, id: ParamId, f: impl FnOnce(&mut [f32])) {
+        let range = self.params.info(id).range.clone();
+        if self.written[id.0] {
+            let mut tmp = vec![0.0; range.len()];
+            f(&mut tmp);
+            self.grads[range].iter_mut().zip(&tmp).for_each(|(a, d)| *a += d);
+        } else {
+            f(&mut self.grads[range]);
+            self.written[id.0] = true;
+        }
+    }
+    /// Two gradients computed by one kernel call (a layer's weight and bias).
+    pub(crate) fn write2(&mut self, a: ParamId, b: ParamId, f: impl FnOnce(&mut [f32], &mut [f32])) {
+        let (ra, rb) = (self.params.info(a).range.clone(), self.params.info(b).range.clone());
+        let mut ta = vec![0.0; ra.len()];
+        let mut tb = vec![0.0; rb.len()];
+        f(&mut ta, &mut tb);
+        self.write(a, |d| d.copy_from_slice(&ta));
+        self.write(b, |d| d.copy_from_slice(&tb));
+    }
+    pub(crate) fn param(&self, id: ParamId) -> &[f32] {
+        self.params.get(id)
+    }
+}

@@ -1,0 +1,143 @@
+//! The ops of the tape, each forward beside its backward. Shape letters: N batch, C/K channels in/out,
+//! H, W spatial, D features in, O features out.
+
+use super::{GradSink, NodeId, Tape};
+use crate::params::{ParamId, ParamStore};
+use regimebench_kernels as k;
+
+pub(crate) enum Op {
+    Input,
+    /// `y[N,K,H',W'] = conv(x[N,C,H,W], w[K,C,kh,kw]) + b[K]`.
+    Conv2d { x: NodeId, w: ParamId, b: ParamId, geom: k::ConvGeom },
+    /// `y = max(x, 0)`.
+    Relu { x: NodeId },
+    /// 2×2 max-pool, stride 2, floor; `argmax` indexes `x`.
+    MaxPool2 { x: NodeId, argmax: Vec<u32> },
+    /// `[N, ...] -> [N, D]`, the same buffer.
+    Flatten { x: NodeId },
+    /// `y[N,O] = x[N,D] wᵀ + b`, `w[O,D]` (PyTorch's Linear layout).
+    Linear { x: NodeId, w: ParamId, b: ParamId },
+    /// Mean softmax cross-entropy of logits `[N,O]` against labels; keeps ∂loss/∂logits.
+    SoftmaxXent { logits: NodeId, dlogits: Vec<f32> },
+}
+
+impl Tape {
+    /// Convolution with square kernel taken from `w`'s shape, the given stride and zero padding.
+    pub fn conv2d(&mut self, p: &ParamStore, x: NodeId, w: ParamId, b: ParamId, stride: usize, pad: usize) -> NodeId {
+        let (xs, ws) = (self.shape(x), &p.info(w).shape);
+        let geom = match (xs, &ws[..]) {
+            (&[n, c_in, h, wd], &[c_out, wc, kh, kw]) if wc == c_in => {
+                k::ConvGeom { n, c_in, h, w: wd, c_out, kh, kw, stride, pad }
+            }
+            _ => panic!("conv2d: input {xs:?} does not fit weights {ws:?}"),
+        };
+        let mut y = vec![0.0; geom.y_len()];
+        k::conv2d_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y);
+        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
+        let shape = vec![geom.n, geom.c_out, geom.out_h(), geom.out_w()];
+        self.push(shape, y, Op::Conv2d { x, w, b, geom }, needs)
+    }
+
+    pub fn relu(&mut self, x: NodeId) -> NodeId {
+        let mut y = vec![0.0; self.value(x).len()];
+        k::relu_fwd(self.value(x), &mut y);
+        let (shape, needs) = (self.shape(x).to_vec(), self.needs_grad(x));
+        self.push(shape, y, Op::Relu { x }, needs)
+    }
+
+    pub fn maxpool2(&mut self, x: NodeId) -> NodeId {
+        let [n, c, h, w] = self.shape(x)[..] else { panic!("maxpool2: expected NCHW, got {:?}", self.shape(x)) };
+        let len = n * c * (h / 2) * (w / 2);
+        let (mut y, mut argmax) = (vec![0.0; len], vec![0; len]);
+        k::maxpool2_fwd(n * c, h, w, self.value(x), &mut y, &mut argmax);
+        let needs = self.needs_grad(x);
+        self.push(vec![n, c, h / 2, w / 2], y, Op::MaxPool2 { x, argmax }, needs)
+    }
+
+    pub fn flatten(&mut self, x: NodeId) -> NodeId {
+        let n = self.shape(x)[0];
+        let d = self.value(x).len() / n.max(1);
+        let (value, needs) = (self.value(x).to_vec(), self.needs_grad(x));
+        self.push(vec![n, d], value, Op::Flatten { x }, needs)
+    }
+
+    pub fn linear(&mut self, p: &ParamStore, x: NodeId, w: ParamId, b: ParamId) -> NodeId {
+        let (xs, ws) = (self.shape(x), &p.info(w).shape);
+        let (n, d, o) = match (xs, &ws[..]) {
+            (&[n, d], &[o, wd]) if wd == d => (n, d, o),
+            _ => panic!("linear: input {xs:?} does not fit weights {ws:?}"),
+        };
+        let mut y = vec![0.0; n * o];
+        k::sgemm(k::Trans::N, k::Trans::T, n, o, d, 1.0, self.value(x), d, p.get(w), d, 0.0, &mut y, o);
+        k::add_bias_rows(&mut y, p.get(b));
+        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
+        self.push(vec![n, o], y, Op::Linear { x, w, b }, needs)
+    }
+
+    /// Mean cross-entropy of `logits` `[N,O]` against `labels` (each `< O`): a scalar node.
+    pub fn softmax_xent(&mut self, logits: NodeId, labels: &[u32]) -> NodeId {
+        let [n, o] = self.shape(logits)[..] else { panic!("softmax_xent: expected [N,O] logits") };
+        assert_eq!(labels.len(), n, "softmax_xent: {n} rows but {} labels", labels.len());
+        let mut dlogits = vec![0.0; n * o];
+        let loss = k::softmax_xent(self.value(logits), labels, o, &mut dlogits);
+        let needs = self.needs_grad(logits);
+        self.push(vec![], vec![loss], Op::SoftmaxXent { logits, dlogits }, needs)
+    }
+}
+
+/// The backward of node `id`: writes parameter gradients through `sink` and returns the
+/// gradients of the inputs that need one.
+pub(super) fn backward(tape: &Tape, id: NodeId, dy: &[f32], sink: &mut GradSink) -> Vec<(NodeId, Vec<f32>)> {
+    let needs = |x: NodeId| tape.needs_grad(x);
+    let mut out = Vec::new();
+    match &tape.nodes[id.0].op {
+        Op::Input => {}
+        Op::Conv2d { x, w, b, geom } => {
+            if sink.wants(*w) || sink.wants(*b) {
+                assert!(sink.wants(*w) && sink.wants(*b), "a layer's weight and bias are frozen together");
+                sink.write2(*w, *b, |dw, db| k::conv2d_bwd_weight(geom, tape.value(*x), dy, dw, db));
+            }
+            if needs(*x) {
+                let mut dx = vec![0.0; geom.x_len()];
+                k::conv2d_bwd_input(geom, dy, sink.param(*w), &mut dx);
+                out.push((*x, dx));
+            }
+        }
+        Op::Relu { x } => {
+            let mut dx = vec![0.0; dy.len()];
+            k::relu_bwd(&tape.nodes[id.0].value, dy, &mut dx);
+            out.push((*x, dx));
+        }
+        Op::MaxPool2 { x, argmax } => {
+            let mut dx = vec![0.0; tape.value(*x).len()];
+            k::maxpool2_bwd(dy, argmax, &mut dx);
+            out.push((*x, dx));
+        }
+        Op::Flatten { x } => out.push((*x, dy.to_vec())),
+        Op::Linear { x, w, b } => {
+            let [n, d] = tape.shape(*x)[..] else { unreachable!("checked in forward") };
+            let o = dy.len() / n;
+            if sink.wants(*w) || sink.wants(*b) {
+                assert!(sink.wants(*w) && sink.wants(*b), "a layer's weight and bias are frozen together");
+                // dw[O,D] = dyᵀ[O,N] x[N,D];  db[O] = Σ_n dy[n,:]
+                sink.write2(*w, *b, |dw, db| {
+                    k::sgemm(k::Trans::T, k::Trans::N, o, d, n, 1.0, dy, o, tape.value(*x), d, 0.0, dw, d);
+                    k::sum_rows(dy, db);
+                });
+            }
+            if needs(*x) {
+                // dx[N,D] = dy[N,O] w[O,D]
+                let mut dx = vec![0.0; n * d];
+                k::sgemm(k::Trans::N, k::Trans::N, n, d, o, 1.0, dy, o, sink.param(*w), d, 0.0, &mut dx, d);
+                out.push((*x, dx));
+            }
+        }
+        Op::SoftmaxXent { logits, dlogits } => {
+            let s = dy[0];
+            out.push((*logits, dlogits.iter().map(|g| g * s).collect()));
+        }
+    }
+    // Only inputs that need a gradient are returned: nothing flows into a frozen prefix.
+    out.retain(|(x, _)| needs(*x));
+    out
+}

@@ -1,0 +1,208 @@
+//! Finite-difference gradient checks: every tape op, and the whole `small` and `cifar` networks.
+//!
+//! The loss of an op check is `L = Σ r ⊙ op(…)` with fixed random `r`, summed in f64. Central
+//! differences `(L(v + h) − L(v − h)) / (v₊ − v₋)` divide by the step actually taken in f32.
+//! Linear ops are exact for any step, so they use a large one (rounding error shrinks with 1/h);
+//! piecewise-linear ops draw inputs away from their kinks and ties; smooth ops use a small step.
+
+use rand::Rng;
+use regimebench::nn::{Cnn, Preset};
+use regimebench::params::{Group, ParamStore};
+use regimebench::tape::{NodeId, Tape};
+use regimebench::tensor::Tensor;
+
+/// Relative tolerance of a finite-difference derivative, with an absolute floor for tiny ones.
+const REL_TOL: f64 = 1e-2;
+const ABS_TOL: f64 = 1e-4;
+
+fn randn(rng: &mut impl Rng, n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|_| (rng.gen::<f32>() * 2.0 - 1.0) * scale).collect()
+}
+
+/// Values with magnitude in [0.05, 1] and a random sign: at least 0.05 from ReLU's kink.
+fn away_from_zero(rng: &mut impl Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| (0.05 + 0.95 * rng.gen::<f32>()) * if rng.gen() { 1.0 } else { -1.0 }).collect()
+}
+
+/// A random permutation of `n` values spaced 0.05 apart: max-pool windows never tie.
+fn distinct(rng: &mut impl Rng, n: usize) -> Vec<f32> {
+    use rand::seq::SliceRandom;
+    let mut v: Vec<f32> = (0..n).map(|i| i as f32 * 0.05 - n as f32 * 0.025).collect();
+    v.shuffle(rng);
+    v
+}
+
+/// Checks `analytic` against central differences of `loss` at `v` on `coords` entries (the largest
+/// gradients and a spread of others) and on two random directions.
+fn check(what: &str, v: &[f32], analytic: &[f32], h: f32, loss: impl Fn(&[f32]) -> f64) {
+    assert_eq!(v.len(), analytic.len());
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| analytic[b].abs().total_cmp(&analytic[a].abs()));
+    let mut coords: Vec<usize> = order.iter().take(8).copied().collect();
+    coords.extend((0..v.len()).step_by((v.len() / 8).max(1)));
+    let mut worst = 0f64;
+    for &i in &coords {
+        let (mut p, mut m) = (v.to_vec(), v.to_vec());
+        p[i] += h;
+        m[i] -= h;
+        let fd = (loss(&p) - loss(&m)) / (p[i] as f64 - m[i] as f64);
+        let an = analytic[i] as f64;
+        let err = (fd - an).abs();
+        assert!(err <= REL_TOL * an.abs() + ABS_TOL, "{what}[{i}]: analytic {an:e}, finite difference {fd:e}");
+        worst = worst.max(err / (an.abs() + ABS_TOL));
+    }
+    let mut rng = regimebench::rng::stream("gradcheck-dir", &[v.len() as u64]);
+    for _ in 0..2 {
+        let d = randn(&mut rng, v.len(), 1.0);
+        let norm = d.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt() as f32;
+        let step: Vec<f32> = d.iter().map(|x| x / norm * h).collect();
+        let p: Vec<f32> = v.iter().zip(&step).map(|(a, s)| a + s).collect();
+        let m: Vec<f32> = v.iter().zip(&step).map(|(a, s)| a - s).collect();
+        let dist: f64 = p.iter().zip(&m).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+        let fd = (loss(&p) - loss(&m)) / dist;
+        let an: f64 = analytic.iter().zip(&d).map(|(g, d)| *g as f64 * (*d / norm) as f64).sum();
+        assert!((fd - an).abs() <= REL_TOL * an.abs() + ABS_TOL, "{what} along a random direction: analytic {an:e}, fd {fd:e}");
+    }
+    eprintln!("{what}: {} coordinates, worst relative error {worst:.2e}", coords.len());
+}
+
+fn dot(r: &[f32], y: &[f32]) -> f64 {
+    r.iter().zip(y).map(|(a, b)| *a as f64 * *b as f64).sum()
+}
+
+/// One op applied to an input node; the parameters live in `p`, all trainable.
+type OpFn = dyn Fn(&mut Tape, &ParamStore, NodeId) -> NodeId;
+
+/// Gradient check of one op with respect to its input and every parameter in `p`.
+fn check_op(what: &str, p: &ParamStore, x: Tensor, h: f32, op: &OpFn) {
+    let run = |p: &ParamStore, x: &Tensor| {
+        let mut tape = Tape::new(p, &Group::ALL);
+        let xi = tape.input_with_grad(x.clone());
+        let y = op(&mut tape, p, xi);
+        (tape, xi, y)
+    };
+    let (tape, xi, y) = run(p, &x);
+    let mut rng = regimebench::rng::stream("gradcheck-r", &[tape.value(y).len() as u64]);
+    let r = randn(&mut rng, tape.value(y).len(), 1.0);
+    let mut grads = vec![0.0; p.len()];
+    let node_grads = tape.backward_with(y, r.clone(), p, &mut grads);
+    let loss_x = |v: &[f32]| {
+        let (t, _, y) = run(p, &Tensor::new(x.shape(), v.to_vec()));
+        dot(&r, t.value(y))
+    };
+    check(&format!("{what} d/dx"), x.data(), node_grads.get(xi).expect("input gradient"), h, loss_x);
+    for id in p.ids() {
+        let range = p.info(id).range.clone();
+        let loss_p = |v: &[f32]| {
+            let mut q = p.clone();
+            q.get_mut(id).copy_from_slice(v);
+            let (t, _, y) = run(&q, &x);
+            dot(&r, t.value(y))
+        };
+        check(&format!("{what} d/d{}", p.info(id).name), p.get(id), &grads[range], h, loss_p);
+    }
+}
+
+#[test]
+fn conv2d_gradients() {
+    let mut rng = regimebench::rng::stream("gradcheck-conv", &[]);
+    for (n, c, hw, k, stride, pad) in [(2, 3, 7, 4, 1, 1), (1, 2, 8, 3, 2, 1), (2, 1, 5, 2, 1, 0)] {
+        let mut p = ParamStore::new();
+        let w = p.add("w", Group::G1, &[k, c, 3, 3]);
+        let b = p.add("b", Group::G1, &[k]);
+        let wv = randn(&mut rng, k * c * 9, 0.5);
+        p.get_mut(w).copy_from_slice(&wv);
+        let bv = randn(&mut rng, k, 0.5);
+        p.get_mut(b).copy_from_slice(&bv);
+        let x = Tensor::new(&[n, c, hw, hw], randn(&mut rng, n * c * hw * hw, 1.0));
+        check_op(&format!("conv2d s{stride} p{pad}"), &p, x, 0.25, &move |t, p, x| t.conv2d(p, x, w, b, stride, pad));
+    }
+}
+
+#[test]
+fn linear_and_flatten_gradients() {
+    let mut rng = regimebench::rng::stream("gradcheck-linear", &[]);
+    let mut p = ParamStore::new();
+    let w = p.add("w", Group::G4, &[5, 12]);
+    let b = p.add("b", Group::G4, &[5]);
+    let wv = randn(&mut rng, 60, 0.5);
+    p.get_mut(w).copy_from_slice(&wv);
+    let bv = randn(&mut rng, 5, 0.5);
+    p.get_mut(b).copy_from_slice(&bv);
+    let x = Tensor::new(&[3, 3, 2, 2], randn(&mut rng, 36, 1.0));
+    check_op("flatten+linear", &p, x, 0.25, &move |t, p, x| {
+        let f = t.flatten(x);
+        t.linear(p, f, w, b)
+    });
+}
+
+#[test]
+fn relu_gradient() {
+    let mut rng = regimebench::rng::stream("gradcheck-relu", &[]);
+    let x = Tensor::new(&[2, 3, 4, 5], away_from_zero(&mut rng, 120));
+    check_op("relu", &ParamStore::new(), x, 1e-2, &|t, _, x| t.relu(x));
+}
+
+#[test]
+fn maxpool2_gradient() {
+    let mut rng = regimebench::rng::stream("gradcheck-pool", &[]);
+    for hw in [4, 7] {
+        let x = Tensor::new(&[2, 3, hw, hw], distinct(&mut rng, 6 * hw * hw));
+        check_op(&format!("maxpool2 {hw}x{hw}"), &ParamStore::new(), x, 1e-2, &|t, _, x| t.maxpool2(x));
+    }
+}
+
+#[test]
+fn softmax_xent_gradient() {
+    let mut rng = regimebench::rng::stream("gradcheck-xent", &[]);
+    let labels = [0u32, 3, 2, 3];
+    let x = Tensor::new(&[4, 4], randn(&mut rng, 16, 3.0));
+    check_op("softmax_xent", &ParamStore::new(), x, 1e-2, &move |t, _, x| t.softmax_xent(x, &labels));
+}
+
+/// The whole network and its mean cross-entropy, every group trainable, on a small batch.
+fn check_network(preset: Preset, k: usize, batch: usize) {
+    let mut p = ParamStore::new();
+    let net = Cnn::new(preset, k, 1, &mut p);
+    net.init(&mut p, 3);
+    // Non-zero biases, so that the bias gradients are exercised away from the init.
+    let mut rng = regimebench::rng::stream("gradcheck-net", &[k as u64]);
+    for id in p.ids().filter(|&id| p.info(id).shape.len() == 1).collect::<Vec<_>>() {
+        let n = p.get(id).len();
+        let v = randn(&mut rng, n, 0.1);
+        p.get_mut(id).copy_from_slice(&v);
+    }
+    let (c, h, w) = preset.input_chw();
+    let x = Tensor::new(&[batch, c, h, w], randn(&mut rng, batch * c * h * w, 1.0));
+    let labels: Vec<u32> = (0..batch as u32).map(|i| i % k as u32).collect();
+    let loss_of = |q: &ParamStore| {
+        let mut tape = Tape::new(q, &Group::ALL);
+        let xi = tape.input(x.clone());
+        let z = net.forward(&mut tape, q, xi, 0);
+        let l = tape.softmax_xent(z, &labels);
+        (tape, l)
+    };
+    let (tape, l) = loss_of(&p);
+    let mut grads = vec![0.0; p.len()];
+    tape.backward(l, &p, &mut grads);
+    for id in p.ids() {
+        let range = p.info(id).range.clone();
+        let f = |v: &[f32]| {
+            let mut q = p.clone();
+            q.get_mut(id).copy_from_slice(v);
+            let (t, l) = loss_of(&q);
+            t.value(l)[0] as f64
+        };
+        check(&format!("{preset:?} d/d{}", p.info(id).name), p.get(id), &grads[range], 1e-2, f);
+    }
+}
+
+#[test]
+fn small_network_gradients() {
+    check_network(Preset::Small, 2, 3);
+}
+
+#[test]
+fn cifar_network_gradients() {
+    check_network(Preset::Cifar, 10, 2);
+}
