@@ -6,7 +6,9 @@
 use std::ops::Range;
 
 /// The five layer groups of PROTOCOL section 3, input (G1) to output (G5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Group {
     G1,
     G2,
@@ -97,7 +99,11 @@ impl ParamStore {
 
     /// The flat ranges of each group's parameters, in buffer order.
     pub fn group_ranges(&self, group: Group) -> Vec<Range<usize>> {
-        self.infos.iter().filter(|i| i.group == group).map(|i| i.range.clone()).collect()
+        self.infos
+            .iter()
+            .filter(|i| i.group == group)
+            .map(|i| i.range.clone())
+            .collect()
     }
 
     /// The 0/1 mask m of PROTOCOL section 4 over the flat buffer: 1 where the parameter's group is

@@ -12,8 +12,16 @@ impl Tensor {
     /// When `data.len()` is not the product of `shape` (a caller bug, never input-dependent).
     pub fn new(shape: &[usize], data: Vec<f32>) -> Self {
         let len: usize = shape.iter().product();
-        assert_eq!(data.len(), len, "tensor of shape {shape:?} needs {len} values, got {}", data.len());
-        Tensor { shape: shape.to_vec(), data }
+        assert_eq!(
+            data.len(),
+            len,
+            "tensor of shape {shape:?} needs {len} values, got {}",
+            data.len()
+        );
+        Tensor {
+            shape: shape.to_vec(),
+            data,
+        }
     }
     pub fn zeros(shape: &[usize]) -> Self {
         Tensor::new(shape, vec![0.0; shape.iter().product()])

@@ -7,7 +7,9 @@ use crate::params::{Group, ParamId, ParamStore};
 use crate::tape::{NodeId, Tape};
 
 /// A network preset of PROTOCOL section 3.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// 1×28×28 input; conv 1→16→32→64, fc 576→128, head 128→k.
@@ -67,27 +69,47 @@ impl Cnn {
     /// are PyTorch's: `conv{1,2,3}.{w,b}` (OIHW), `fc.{w,b}`, `head.{w,b}` (`head{t}.*` with
     /// several heads), linear weights `[out, in]`.
     pub fn new(preset: Preset, k: usize, heads: usize, params: &mut ParamStore) -> Self {
-        assert!(k >= 1 && heads >= 1, "a network needs at least one head of at least one output");
+        assert!(
+            k >= 1 && heads >= 1,
+            "a network needs at least one head of at least one output"
+        );
         let (c0, _, _) = preset.input_chw();
         let ch = preset.conv_channels();
         let groups = [Group::G1, Group::G2, Group::G3];
         let ins = [c0, ch[0], ch[1]];
         let convs = std::array::from_fn(|i| Layer {
-            w: params.add(&format!("conv{}.w", i + 1), groups[i], &[ch[i], ins[i], 3, 3]),
+            w: params.add(
+                &format!("conv{}.w", i + 1),
+                groups[i],
+                &[ch[i], ins[i], 3, 3],
+            ),
             b: params.add(&format!("conv{}.b", i + 1), groups[i], &[ch[i]]),
         });
         let (d, hdim) = (preset.flat_features(), preset.hidden());
-        let fc = Layer { w: params.add("fc.w", Group::G4, &[hdim, d]), b: params.add("fc.b", Group::G4, &[hdim]) };
+        let fc = Layer {
+            w: params.add("fc.w", Group::G4, &[hdim, d]),
+            b: params.add("fc.b", Group::G4, &[hdim]),
+        };
         let heads = (0..heads)
             .map(|t| {
-                let name = if heads == 1 { "head".to_string() } else { format!("head{t}") };
+                let name = if heads == 1 {
+                    "head".to_string()
+                } else {
+                    format!("head{t}")
+                };
                 Layer {
                     w: params.add(&format!("{name}.w"), Group::G5, &[k, hdim]),
                     b: params.add(&format!("{name}.b"), Group::G5, &[k]),
                 }
             })
             .collect();
-        Cnn { preset, k, convs, fc, heads }
+        Cnn {
+            preset,
+            k,
+            convs,
+            fc,
+            heads,
+        }
     }
 
     pub fn heads(&self) -> usize {
@@ -97,7 +119,11 @@ impl Cnn {
     /// Every layer with the gain of its init: Kaiming (√2) for conv and hidden fc, the head's
     /// U(±1/√fan_in) otherwise.
     fn layers(&self) -> impl Iterator<Item = (Layer, bool)> + '_ {
-        self.convs.iter().chain([&self.fc]).map(|l| (*l, true)).chain(self.heads.iter().map(|l| (*l, false)))
+        self.convs
+            .iter()
+            .chain([&self.fc])
+            .map(|l| (*l, true))
+            .chain(self.heads.iter().map(|l| (*l, false)))
     }
 
     /// Logits `[N, k]` of head `head` for the input node `x` `[N, C, H, W]`.
@@ -108,12 +134,28 @@ impl Cnn {
     /// Logits from the input of group `from`: `h` is what the groups below `from` would output
     /// (the image itself for G1). With a frozen prefix G1..from−1, `h` can be computed once per
     /// image and cached.
-    pub fn forward_from(&self, tape: &mut Tape, p: &ParamStore, from: Group, h: NodeId, head: usize) -> NodeId {
-        Group::ALL[from.index()..].iter().fold(h, |h, &g| self.group_forward(tape, p, g, h, head))
+    pub fn forward_from(
+        &self,
+        tape: &mut Tape,
+        p: &ParamStore,
+        from: Group,
+        h: NodeId,
+        head: usize,
+    ) -> NodeId {
+        Group::ALL[from.index()..]
+            .iter()
+            .fold(h, |h, &g| self.group_forward(tape, p, g, h, head))
     }
 
     /// The output of group `g` given its input `h` (`head` matters only for G5).
-    pub fn group_forward(&self, tape: &mut Tape, p: &ParamStore, g: Group, h: NodeId, head: usize) -> NodeId {
+    pub fn group_forward(
+        &self,
+        tape: &mut Tape,
+        p: &ParamStore,
+        g: Group,
+        h: NodeId,
+        head: usize,
+    ) -> NodeId {
         match g {
             Group::G1 | Group::G2 | Group::G3 => {
                 let l = self.convs[g.index()];

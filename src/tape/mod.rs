@@ -45,8 +45,14 @@ impl Tape {
     /// A tape on which the parameters of the groups in `trainable` get gradients and all others
     /// are frozen.
     pub fn new(params: &ParamStore, trainable: &[Group]) -> Self {
-        let trainable = params.ids().map(|id| trainable.contains(&params.info(id).group)).collect();
-        Tape { nodes: Vec::new(), trainable }
+        let trainable = params
+            .ids()
+            .map(|id| trainable.contains(&params.info(id).group))
+            .collect();
+        Tape {
+            nodes: Vec::new(),
+            trainable,
+        }
     }
 
     /// Forgets every node, keeping the frozen/trainable choice.
@@ -82,7 +88,12 @@ impl Tape {
 
     fn push(&mut self, shape: Vec<usize>, value: Vec<f32>, op: Op, needs_grad: bool) -> NodeId {
         debug_assert_eq!(shape.iter().product::<usize>(), value.len());
-        self.nodes.push(Node { shape, value, op, needs_grad });
+        self.nodes.push(Node {
+            shape,
+            value,
+            op,
+            needs_grad,
+        });
         NodeId(self.nodes.len() - 1)
     }
 
@@ -90,7 +101,11 @@ impl Tape {
     /// `params.flat()`) for every trainable parameter the loss depends on; every other entry of
     /// `grads` is left as it was.
     pub fn backward(&self, loss: NodeId, params: &ParamStore, grads: &mut [f32]) -> NodeGrads {
-        assert_eq!(self.value(loss).len(), 1, "backward() starts from a scalar loss");
+        assert_eq!(
+            self.value(loss).len(),
+            1,
+            "backward() starts from a scalar loss"
+        );
         self.backward_with(loss, vec![1.0], params, grads)
     }
 
@@ -102,14 +117,27 @@ impl Tape {
         params: &ParamStore,
         grads: &mut [f32],
     ) -> NodeGrads {
-        assert_eq!(grads.len(), params.len(), "gradient buffer must match the parameter store");
-        assert_eq!(droot.len(), self.value(root).len(), "droot must match the root's shape");
+        assert_eq!(
+            grads.len(),
+            params.len(),
+            "gradient buffer must match the parameter store"
+        );
+        assert_eq!(
+            droot.len(),
+            self.value(root).len(),
+            "droot must match the root's shape"
+        );
         let mut g: Vec<Option<Vec<f32>>> = vec![None; self.nodes.len()];
         let mut written = vec![false; self.trainable.len()];
         g[root.0] = Some(droot);
         for i in (0..=root.0).rev() {
             let Some(dy) = g[i].take() else { continue };
-            let mut sink = GradSink { params, grads, written: &mut written, trainable: &self.trainable };
+            let mut sink = GradSink {
+                params,
+                grads,
+                written: &mut written,
+                trainable: &self.trainable,
+            };
             for (input, dx) in ops::backward(self, NodeId(i), &dy, &mut sink) {
                 match &mut g[input.0] {
                     Some(acc) => acc.iter_mut().zip(&dx).for_each(|(a, d)| *a += d),
@@ -141,15 +169,26 @@ impl GradSink<'_> {
         if self.written[id.0] {
             let mut tmp = vec![0.0; range.len()];
             f(&mut tmp);
-            self.grads[range].iter_mut().zip(&tmp).for_each(|(a, d)| *a += d);
+            self.grads[range]
+                .iter_mut()
+                .zip(&tmp)
+                .for_each(|(a, d)| *a += d);
         } else {
             f(&mut self.grads[range]);
             self.written[id.0] = true;
         }
     }
     /// Two gradients computed by one kernel call (a layer's weight and bias).
-    pub(crate) fn write2(&mut self, a: ParamId, b: ParamId, f: impl FnOnce(&mut [f32], &mut [f32])) {
-        let (ra, rb) = (self.params.info(a).range.clone(), self.params.info(b).range.clone());
+    pub(crate) fn write2(
+        &mut self,
+        a: ParamId,
+        b: ParamId,
+        f: impl FnOnce(&mut [f32], &mut [f32]),
+    ) {
+        let (ra, rb) = (
+            self.params.info(a).range.clone(),
+            self.params.info(b).range.clone(),
+        );
         let mut ta = vec![0.0; ra.len()];
         let mut tb = vec![0.0; rb.len()];
         f(&mut ta, &mut tb);

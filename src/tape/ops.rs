@@ -8,27 +8,62 @@ use regimebench_kernels as k;
 pub(crate) enum Op {
     Input,
     /// `y[N,K,H',W'] = conv(x[N,C,H,W], w[K,C,kh,kw]) + b[K]`.
-    Conv2d { x: NodeId, w: ParamId, b: ParamId, geom: k::ConvGeom },
+    Conv2d {
+        x: NodeId,
+        w: ParamId,
+        b: ParamId,
+        geom: k::ConvGeom,
+    },
     /// `y = max(x, 0)`.
-    Relu { x: NodeId },
+    Relu {
+        x: NodeId,
+    },
     /// 2×2 max-pool, stride 2, floor; `argmax` indexes `x`.
-    MaxPool2 { x: NodeId, argmax: Vec<u32> },
+    MaxPool2 {
+        x: NodeId,
+        argmax: Vec<u32>,
+    },
     /// `[N, ...] -> [N, D]`, the same buffer.
-    Flatten { x: NodeId },
+    Flatten {
+        x: NodeId,
+    },
     /// `y[N,O] = x[N,D] wᵀ + b`, `w[O,D]` (PyTorch's Linear layout).
-    Linear { x: NodeId, w: ParamId, b: ParamId },
+    Linear {
+        x: NodeId,
+        w: ParamId,
+        b: ParamId,
+    },
     /// Mean softmax cross-entropy of logits `[N,O]` against labels; keeps ∂loss/∂logits.
-    SoftmaxXent { logits: NodeId, dlogits: Vec<f32> },
+    SoftmaxXent {
+        logits: NodeId,
+        dlogits: Vec<f32>,
+    },
 }
 
 impl Tape {
     /// Convolution with square kernel taken from `w`'s shape, the given stride and zero padding.
-    pub fn conv2d(&mut self, p: &ParamStore, x: NodeId, w: ParamId, b: ParamId, stride: usize, pad: usize) -> NodeId {
+    pub fn conv2d(
+        &mut self,
+        p: &ParamStore,
+        x: NodeId,
+        w: ParamId,
+        b: ParamId,
+        stride: usize,
+        pad: usize,
+    ) -> NodeId {
         let (xs, ws) = (self.shape(x), &p.info(w).shape);
         let geom = match (xs, &ws[..]) {
-            (&[n, c_in, h, wd], &[c_out, wc, kh, kw]) if wc == c_in => {
-                k::ConvGeom { n, c_in, h, w: wd, c_out, kh, kw, stride, pad }
-            }
+            (&[n, c_in, h, wd], &[c_out, wc, kh, kw]) if wc == c_in => k::ConvGeom {
+                n,
+                c_in,
+                h,
+                w: wd,
+                c_out,
+                kh,
+                kw,
+                stride,
+                pad,
+            },
             _ => panic!("conv2d: input {xs:?} does not fit weights {ws:?}"),
         };
         let mut y = vec![0.0; geom.y_len()];
@@ -46,12 +81,19 @@ impl Tape {
     }
 
     pub fn maxpool2(&mut self, x: NodeId) -> NodeId {
-        let [n, c, h, w] = self.shape(x)[..] else { panic!("maxpool2: expected NCHW, got {:?}", self.shape(x)) };
+        let [n, c, h, w] = self.shape(x)[..] else {
+            panic!("maxpool2: expected NCHW, got {:?}", self.shape(x))
+        };
         let len = n * c * (h / 2) * (w / 2);
         let (mut y, mut argmax) = (vec![0.0; len], vec![0; len]);
         k::maxpool2_fwd(n * c, h, w, self.value(x), &mut y, &mut argmax);
         let needs = self.needs_grad(x);
-        self.push(vec![n, c, h / 2, w / 2], y, Op::MaxPool2 { x, argmax }, needs)
+        self.push(
+            vec![n, c, h / 2, w / 2],
+            y,
+            Op::MaxPool2 { x, argmax },
+            needs,
+        )
     }
 
     pub fn flatten(&mut self, x: NodeId) -> NodeId {
@@ -68,7 +110,21 @@ impl Tape {
             _ => panic!("linear: input {xs:?} does not fit weights {ws:?}"),
         };
         let mut y = vec![0.0; n * o];
-        k::sgemm(k::Trans::N, k::Trans::T, n, o, d, 1.0, self.value(x), d, p.get(w), d, 0.0, &mut y, o);
+        k::sgemm(
+            k::Trans::N,
+            k::Trans::T,
+            n,
+            o,
+            d,
+            1.0,
+            self.value(x),
+            d,
+            p.get(w),
+            d,
+            0.0,
+            &mut y,
+            o,
+        );
         k::add_bias_rows(&mut y, p.get(b));
         let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
         self.push(vec![n, o], y, Op::Linear { x, w, b }, needs)
@@ -76,26 +132,48 @@ impl Tape {
 
     /// Mean cross-entropy of `logits` `[N,O]` against `labels` (each `< O`): a scalar node.
     pub fn softmax_xent(&mut self, logits: NodeId, labels: &[u32]) -> NodeId {
-        let [n, o] = self.shape(logits)[..] else { panic!("softmax_xent: expected [N,O] logits") };
-        assert_eq!(labels.len(), n, "softmax_xent: {n} rows but {} labels", labels.len());
+        let [n, o] = self.shape(logits)[..] else {
+            panic!("softmax_xent: expected [N,O] logits")
+        };
+        assert_eq!(
+            labels.len(),
+            n,
+            "softmax_xent: {n} rows but {} labels",
+            labels.len()
+        );
         let mut dlogits = vec![0.0; n * o];
         let loss = k::softmax_xent(self.value(logits), labels, o, &mut dlogits);
         let needs = self.needs_grad(logits);
-        self.push(vec![], vec![loss], Op::SoftmaxXent { logits, dlogits }, needs)
+        self.push(
+            vec![],
+            vec![loss],
+            Op::SoftmaxXent { logits, dlogits },
+            needs,
+        )
     }
 }
 
 /// The backward of node `id`: writes parameter gradients through `sink` and returns the
 /// gradients of the inputs that need one.
-pub(super) fn backward(tape: &Tape, id: NodeId, dy: &[f32], sink: &mut GradSink) -> Vec<(NodeId, Vec<f32>)> {
+pub(super) fn backward(
+    tape: &Tape,
+    id: NodeId,
+    dy: &[f32],
+    sink: &mut GradSink,
+) -> Vec<(NodeId, Vec<f32>)> {
     let needs = |x: NodeId| tape.needs_grad(x);
     let mut out = Vec::new();
     match &tape.nodes[id.0].op {
         Op::Input => {}
         Op::Conv2d { x, w, b, geom } => {
             if sink.wants(*w) || sink.wants(*b) {
-                assert!(sink.wants(*w) && sink.wants(*b), "a layer's weight and bias are frozen together");
-                sink.write2(*w, *b, |dw, db| k::conv2d_bwd_weight(geom, tape.value(*x), dy, dw, db));
+                assert!(
+                    sink.wants(*w) && sink.wants(*b),
+                    "a layer's weight and bias are frozen together"
+                );
+                sink.write2(*w, *b, |dw, db| {
+                    k::conv2d_bwd_weight(geom, tape.value(*x), dy, dw, db)
+                });
             }
             if needs(*x) {
                 let mut dx = vec![0.0; geom.x_len()];
@@ -115,20 +193,53 @@ pub(super) fn backward(tape: &Tape, id: NodeId, dy: &[f32], sink: &mut GradSink)
         }
         Op::Flatten { x } => out.push((*x, dy.to_vec())),
         Op::Linear { x, w, b } => {
-            let [n, d] = tape.shape(*x)[..] else { unreachable!("checked in forward") };
+            let [n, d] = tape.shape(*x)[..] else {
+                unreachable!("checked in forward")
+            };
             let o = dy.len() / n;
             if sink.wants(*w) || sink.wants(*b) {
-                assert!(sink.wants(*w) && sink.wants(*b), "a layer's weight and bias are frozen together");
+                assert!(
+                    sink.wants(*w) && sink.wants(*b),
+                    "a layer's weight and bias are frozen together"
+                );
                 // dw[O,D] = dyᵀ[O,N] x[N,D];  db[O] = Σ_n dy[n,:]
                 sink.write2(*w, *b, |dw, db| {
-                    k::sgemm(k::Trans::T, k::Trans::N, o, d, n, 1.0, dy, o, tape.value(*x), d, 0.0, dw, d);
+                    k::sgemm(
+                        k::Trans::T,
+                        k::Trans::N,
+                        o,
+                        d,
+                        n,
+                        1.0,
+                        dy,
+                        o,
+                        tape.value(*x),
+                        d,
+                        0.0,
+                        dw,
+                        d,
+                    );
                     k::sum_rows(dy, db);
                 });
             }
             if needs(*x) {
                 // dx[N,D] = dy[N,O] w[O,D]
                 let mut dx = vec![0.0; n * d];
-                k::sgemm(k::Trans::N, k::Trans::N, n, d, o, 1.0, dy, o, sink.param(*w), d, 0.0, &mut dx, d);
+                k::sgemm(
+                    k::Trans::N,
+                    k::Trans::N,
+                    n,
+                    d,
+                    o,
+                    1.0,
+                    dy,
+                    o,
+                    sink.param(*w),
+                    d,
+                    0.0,
+                    &mut dx,
+                    d,
+                );
                 out.push((*x, dx));
             }
         }
