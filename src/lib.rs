@@ -4,9 +4,13 @@
 //! `data` and `metrics` stand beside them.
 
 pub mod data;
+pub mod methods;
 pub mod metrics;
 pub mod nn;
+pub mod optim;
 pub mod params;
+pub mod regime;
 pub mod rng;
 pub mod tape;
 pub mod tensor;
+pub mod train;

@@ -1,0 +1,146 @@
+//! The `small` and `cifar` networks against PyTorch: the same weights and batch give the same
+//! logits, loss, every parameter gradient, and loss after one SGD step. The values come from
+//! `tests/golden/gen_golden.py` (see tests/golden/README.md); no Python is needed here.
+
+use regimebench::nn::{Cnn, Preset};
+use regimebench::optim::{Sgd, SgdConfig};
+use regimebench::params::{Group, ParamStore};
+use regimebench::tape::Tape;
+use regimebench::tensor::Tensor;
+use serde::Deserialize;
+use std::io::Read;
+
+/// Largest accepted |ours − torch| relative to the largest |torch| of the same tensor: both are
+/// f32 with different summation orders.
+const REL_TOL: f64 = 1e-5;
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct Sgd1 {
+    lr: f32,
+    loss_after: f32,
+}
+
+#[derive(Deserialize)]
+struct Golden {
+    k: usize,
+    input_shape: Vec<usize>,
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    params: Vec<Named>,
+    logits: Vec<f32>,
+    loss: f32,
+    grads: Vec<Named>,
+    sgd: Sgd1,
+}
+
+fn load(file: &str) -> Golden {
+    let path = format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let text = if file.ends_with(".gz") {
+        let mut s = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut s)
+            .expect("gzip");
+        s
+    } else {
+        String::from_utf8(bytes).expect("utf-8")
+    };
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn assert_close(what: &str, ours: &[f32], torch: &[f32]) {
+    assert_eq!(ours.len(), torch.len(), "{what}: length");
+    let scale = torch
+        .iter()
+        .fold(0f64, |m, v| m.max(v.abs() as f64))
+        .max(1e-30);
+    let worst = ours
+        .iter()
+        .zip(torch)
+        .map(|(a, b)| (*a as f64 - *b as f64).abs())
+        .fold(0.0, f64::max);
+    eprintln!(
+        "{what}: max |ours - torch| / max |torch| = {:.2e}",
+        worst / scale
+    );
+    assert!(
+        worst / scale <= REL_TOL,
+        "{what}: off by {worst:e} at scale {scale:e}"
+    );
+}
+
+fn forward_loss(
+    net: &Cnn,
+    p: &ParamStore,
+    g: &Golden,
+) -> (Tape, regimebench::tape::NodeId, regimebench::tape::NodeId) {
+    let mut tape = Tape::new(p, &Group::ALL);
+    let x = tape.input(Tensor::new(&g.input_shape, g.x.clone()));
+    let z = net.forward(&mut tape, p, x, 0);
+    let l = tape.softmax_xent(z, &g.labels);
+    (tape, z, l)
+}
+
+fn check(preset: Preset, file: &str) {
+    let g = load(file);
+    let mut p = ParamStore::new();
+    let net = Cnn::new(preset, g.k, 1, &mut p);
+    assert_eq!(
+        g.params.len(),
+        p.ids().count(),
+        "one golden tensor per parameter"
+    );
+    for t in &g.params {
+        let id = p
+            .by_name(&t.name)
+            .unwrap_or_else(|| panic!("no parameter {}", t.name));
+        assert_eq!(p.info(id).shape, t.shape, "{}: layout", t.name);
+        p.get_mut(id).copy_from_slice(&t.values);
+    }
+    let (tape, z, l) = forward_loss(&net, &p, &g);
+    assert_close(&format!("{preset:?} logits"), tape.value(z), &g.logits);
+    assert_close(&format!("{preset:?} loss"), tape.value(l), &[g.loss]);
+    let mut grads = vec![0.0; p.len()];
+    tape.backward(l, &p, &mut grads);
+    for t in &g.grads {
+        let id = p.by_name(&t.name).unwrap();
+        assert_close(
+            &format!("{preset:?} d/d{}", t.name),
+            &grads[p.info(id).range.clone()],
+            &t.values,
+        );
+    }
+    let mut sgd = Sgd::new(
+        SgdConfig {
+            lr: g.sgd.lr,
+            momentum: 0.0,
+            weight_decay: 0.0,
+        },
+        p.len(),
+    );
+    let all = [0..p.len()];
+    sgd.step(p.flat_mut(), &grads, &all);
+    let (tape, _, l) = forward_loss(&net, &p, &g);
+    assert_close(
+        &format!("{preset:?} loss after one SGD step"),
+        tape.value(l),
+        &[g.sgd.loss_after],
+    );
+}
+
+#[test]
+fn small_matches_pytorch() {
+    check(Preset::Small, "small.json");
+}
+
+#[test]
+fn cifar_matches_pytorch() {
+    check(Preset::Cifar, "cifar.json.gz");
+}
