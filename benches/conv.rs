@@ -1,1 +1,124 @@
-fn main() {}
+//! Benchmarks of the convolution, max-pool and ReLU kernels on the protocol's six conv layers
+//! (3×3, pad 1, stride 1) at batch 64, on one thread and on all threads.
+//!
+//! Convolution throughput is reported as criterion "elements" that are FLOPs, so `Gelem/s` reads
+//! as GFLOP/s = 2·N·Cout·OH·OW·Cin·kh·kw / t. Max-pool and ReLU report input elements per second.
+
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use regimebench_kernels::{self as k, ConvGeom};
+use std::time::Duration;
+
+const BATCH: usize = 64;
+
+/// `(name, c_in, side, c_out)` of the small preset's and the cifar preset's conv layers.
+const LAYERS: [(&str, usize, usize, usize); 6] = [
+    ("small-g1", 1, 28, 16),
+    ("small-g2", 16, 14, 32),
+    ("small-g3", 32, 7, 64),
+    ("cifar-g1", 3, 32, 32),
+    ("cifar-g2", 32, 16, 64),
+    ("cifar-g3", 64, 8, 128),
+];
+
+fn values(len: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..len)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// The thread counts to compare: one, and all of rayon's default.
+fn pools() -> Vec<(String, rayon::ThreadPool)> {
+    let all = rayon::current_num_threads();
+    let mut counts = vec![1];
+    if all > 1 {
+        counts.push(all);
+    }
+    let pool = |t| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .expect("thread pool")
+    };
+    counts
+        .into_iter()
+        .map(|t| (format!("{t}t"), pool(t)))
+        .collect()
+}
+
+fn configure(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+}
+
+fn conv(c: &mut Criterion) {
+    println!("active_isa = {}", k::active_isa());
+    let pools = pools();
+    for (name, c_in, side, c_out) in LAYERS {
+        let geom = ConvGeom::same3x3(BATCH, c_in, side, side, c_out);
+        let flops = 2 * geom.y_len() * geom.taps();
+        let (x, w, b) = (
+            values(geom.x_len(), 1),
+            values(geom.w_len(), 2),
+            values(c_out, 3),
+        );
+        let dy = values(geom.y_len(), 4);
+        let (mut y, mut dx) = (vec![0.0; geom.y_len()], vec![0.0; geom.x_len()]);
+        let (mut dw, mut db) = (vec![0.0; geom.w_len()], vec![0.0; c_out]);
+        let mut group = c.benchmark_group(format!("conv/{name}"));
+        configure(&mut group);
+        group.throughput(Throughput::Elements(flops as u64));
+        for (threads, pool) in &pools {
+            group.bench_function(format!("fwd/{threads}"), |bench| {
+                pool.install(|| bench.iter(|| k::conv2d_fwd(&geom, &x, &w, &b, &mut y)))
+            });
+            group.bench_function(format!("bwd_input/{threads}"), |bench| {
+                pool.install(|| bench.iter(|| k::conv2d_bwd_input(&geom, &dy, &w, &mut dx)))
+            });
+            group.bench_function(format!("bwd_weight/{threads}"), |bench| {
+                let run = || k::conv2d_bwd_weight(&geom, &x, &dy, &mut dw, &mut db);
+                pool.install(|| bench.iter(run))
+            });
+        }
+        group.finish();
+    }
+}
+
+/// Max-pool and ReLU on the cifar preset's first conv output (64×32×32×32), the largest.
+fn pool_relu(c: &mut Criterion) {
+    let (planes, side) = (BATCH * 32, 32);
+    let x = values(planes * side * side, 5);
+    let out = planes * (side / 2) * (side / 2);
+    let (mut y, mut arg, mut dx) = (vec![0.0; out], vec![0; out], vec![0.0; x.len()]);
+    let dy = values(out, 6);
+    let mut relu_y = vec![0.0; x.len()];
+    let mut group = c.benchmark_group("elementwise/cifar-g1");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(x.len() as u64));
+    for (threads, pool) in &pools() {
+        group.bench_function(format!("maxpool2_fwd/{threads}"), |bench| {
+            let run = || k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
+            pool.install(|| bench.iter(run))
+        });
+        k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
+        group.bench_function(format!("maxpool2_bwd/{threads}"), |bench| {
+            pool.install(|| bench.iter(|| k::maxpool2_bwd(&dy, &arg, &mut dx)))
+        });
+        group.bench_function(format!("relu_fwd/{threads}"), |bench| {
+            pool.install(|| bench.iter(|| k::relu_fwd(&x, &mut relu_y)))
+        });
+        group.bench_function(format!("relu_bwd/{threads}"), |bench| {
+            pool.install(|| bench.iter(|| k::relu_bwd(&x, &x, &mut dx)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, conv, pool_relu);
+criterion_main!(benches);

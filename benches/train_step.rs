@@ -1,1 +1,161 @@
-fn main() {}
+//! Training throughput: images/second of forward + backward + SGD at batch 64 for each preset
+//! (all groups trainable) on 1 and all threads, and one task's training time per regime R1..R5 with
+//! and without the frozen-prefix cache.
+//!
+//! `cargo bench --bench train_step`; `-- step` or `-- regime` to run one part.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand::Rng;
+use regimebench::methods::Naive;
+use regimebench::nn::{Cnn, Preset};
+use regimebench::optim::{Sgd, SgdConfig};
+use regimebench::params::{Group, ParamStore};
+use regimebench::regime::Regime;
+use regimebench::tape::Tape;
+use regimebench::tensor::Tensor;
+use regimebench::train::{train, HeadLayout, Part, TaskSource, TrainConfig};
+
+const BATCH: usize = 64;
+const SGD: SgdConfig = SgdConfig {
+    lr: 0.05,
+    momentum: 0.0,
+    weight_decay: 0.0,
+};
+
+fn threads() -> Vec<usize> {
+    let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if all > 1 {
+        vec![1, all]
+    } else {
+        vec![1]
+    }
+}
+
+fn random_batch(preset: Preset, n: usize) -> (Tensor, Vec<u32>) {
+    let (c, h, w) = preset.input_chw();
+    let mut rng = regimebench::rng::stream("bench", &[]);
+    let x = (0..n * c * h * w)
+        .map(|_| rng.gen::<f32>() * 2.0 - 1.0)
+        .collect();
+    (
+        Tensor::new(&[n, c, h, w], x),
+        (0..n as u32).map(|i| i % 2).collect(),
+    )
+}
+
+fn step(c: &mut Criterion) {
+    eprintln!("kernel path: {}", regimebench_kernels::active_isa());
+    let mut g = c.benchmark_group("step");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    for preset in [Preset::Small, Preset::Cifar] {
+        let mut p = ParamStore::new();
+        let net = Cnn::new(preset, 2, 1, &mut p);
+        net.init(&mut p, 0);
+        let (x, y) = random_batch(preset, BATCH);
+        let mut sgd = Sgd::new(SGD, p.len());
+        let all = [0..p.len()];
+        let mut grads = vec![0.0; p.len()];
+        for t in threads() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .unwrap();
+            g.bench_function(
+                BenchmarkId::new(format!("{preset:?}"), format!("{t}threads")),
+                |b| {
+                    pool.install(|| {
+                        b.iter(|| {
+                            let mut tape = Tape::new(&p, &Group::ALL);
+                            let xi = tape.input(x.clone());
+                            let z = net.forward(&mut tape, &p, xi, 0);
+                            let l = tape.softmax_xent(z, &y);
+                            tape.backward(l, &p, &mut grads);
+                            sgd.step(p.flat_mut(), &grads, &all);
+                        })
+                    })
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+/// One task of random images, for timing a whole task under a regime.
+struct Noise {
+    preset: Preset,
+    n: usize,
+}
+
+impl TaskSource for Noise {
+    fn n_tasks(&self) -> usize {
+        2
+    }
+    fn classes_per_task(&self) -> usize {
+        2
+    }
+    fn image_chw(&self) -> (usize, usize, usize) {
+        self.preset.input_chw()
+    }
+    fn len(&self, _: usize, part: Part) -> usize {
+        if part == Part::Train {
+            self.n
+        } else {
+            0
+        }
+    }
+    fn fill(&self, task: usize, _: Part, positions: &[usize], x: &mut [f32], y: &mut [u32]) {
+        let d = x.len() / positions.len().max(1);
+        for (k, &i) in positions.iter().enumerate() {
+            let mut rng = regimebench::rng::stream("bench-noise", &[task as u64, i as u64]);
+            x[k * d..(k + 1) * d]
+                .iter_mut()
+                .for_each(|v| *v = rng.gen::<f32>() * 2.0 - 1.0);
+            y[k] = (i % 2) as u32;
+        }
+    }
+}
+
+/// Two tasks of 1280 random images (640 for cifar), both under the regime
+/// (`regime_from_first_task`), so the time is the regime's alone; no evaluation (no test images).
+fn regime(c: &mut Criterion) {
+    let mut g = c.benchmark_group("regime");
+    g.sample_size(10);
+    for (preset, n) in [(Preset::Small, 1280), (Preset::Cifar, 640)] {
+        let src = Noise { preset, n };
+        for d in 1..=5 {
+            for cache in [true, false] {
+                if d == 5 && !cache {
+                    continue; // R5 has no frozen prefix: with and without cache are the same run
+                }
+                let cfg = TrainConfig {
+                    preset,
+                    head: HeadLayout::Shared,
+                    regime: Regime::depth(d),
+                    regime_from_first_task: true,
+                    sgd: SGD,
+                    batch: BATCH,
+                    epochs: 1,
+                    seed: 0,
+                    cache_prefix: cache,
+                };
+                let id = BenchmarkId::new(
+                    format!("{preset:?}"),
+                    format!("R{d}{}", if cache { "-cache" } else { "" }),
+                );
+                g.throughput(Throughput::Elements((2 * n) as u64));
+                g.bench_function(id, |b| {
+                    b.iter(|| {
+                        let mut p = ParamStore::new();
+                        let net = Cnn::new(preset, 2, 1, &mut p);
+                        net.init(&mut p, 0);
+                        train(&cfg, &net, &mut p, &src, &mut Naive, &mut |_, _, _, _| {}).unwrap()
+                    })
+                });
+            }
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, step, regime);
+criterion_main!(benches);

@@ -11,6 +11,7 @@ pub mod optim;
 pub mod params;
 pub mod regime;
 pub mod rng;
+pub mod run;
 pub mod tape;
 pub mod tensor;
 pub mod train;

@@ -121,7 +121,7 @@ fn check_op(what: &str, p: &ParamStore, x: Tensor, h: f32, op: &OpFn) {
     let mut rng = regimebench::rng::stream("gradcheck-r", &[tape.value(y).len() as u64]);
     let r = randn(&mut rng, tape.value(y).len(), 1.0);
     let mut grads = vec![0.0; p.len()];
-    let node_grads = tape.backward_with(y, r.clone(), p, &mut grads);
+    let node_grads = tape.backward_with(vec![(y, r.clone())], p, &mut grads);
     let loss_x = |v: &[f32]| {
         let (t, _, y) = run(p, &Tensor::new(x.shape(), v.to_vec()));
         dot(&r, t.value(y))

@@ -146,3 +146,152 @@ fn divergence_names_the_task_and_step() {
     );
     assert!(err.to_string().contains("task 1"), "{err}");
 }
+
+/// Records every hook call and adds an extra loss `½ c Σ z²` on the logits.
+struct Probe {
+    c: f32,
+    calls: Vec<String>,
+    max_step_error: f32,
+}
+
+impl regimebench::methods::Method for Probe {
+    fn name(&self) -> &'static str {
+        "probe"
+    }
+    fn begin_task(&mut self, t: &regimebench::methods::TaskInfo, _: &ParamStore) {
+        self.calls.push(format!("begin {}", t.task));
+    }
+    fn logits_loss(
+        &mut self,
+        _: &regimebench::methods::TaskInfo,
+        input: &regimebench::methods::StepInput,
+        z: &[f32],
+    ) -> Option<(f32, Vec<f32>)> {
+        assert_eq!(input.x.len(), input.shape.iter().product::<usize>());
+        Some((
+            0.5 * self.c * z.iter().map(|v| v * v).sum::<f32>(),
+            z.iter().map(|v| self.c * v).collect(),
+        ))
+    }
+    fn after_step(
+        &mut self,
+        t: &regimebench::methods::TaskInfo,
+        before: &[f32],
+        theta: &mut [f32],
+        g: &[f32],
+    ) {
+        for r in t.trainable {
+            for i in r.clone() {
+                self.max_step_error = self
+                    .max_step_error
+                    .max((theta[i] - (before[i] - 0.05 * g[i])).abs());
+            }
+        }
+        self.calls.push("step".into());
+    }
+    fn end_task(&mut self, t: &regimebench::methods::TaskInfo, _: &ParamStore) {
+        self.calls.push(format!("end {}", t.task));
+    }
+    fn wants_step_delta(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
+    let src = Stripes {
+        tasks: 2,
+        k: 2,
+        chw: (1, 28, 28),
+        train: 32,
+        test: 8,
+    };
+    let cfg = config("R2", HeadLayout::Shared, true);
+    let mut p = ParamStore::new();
+    let net = Cnn::new(Preset::Small, 2, 1, &mut p);
+    net.init(&mut p, 0);
+    let init = p.clone();
+    let mut probe = Probe {
+        c: 0.02,
+        calls: Vec::new(),
+        max_step_error: 0.0,
+    };
+    train(&cfg, &net, &mut p, &src, &mut probe, &mut |_, _, _, _| {}).unwrap();
+    let steps = vec!["step".to_string(); 2];
+    let expected: Vec<String> = ["begin 0"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(steps.clone())
+        .chain(["end 0".into(), "begin 1".into()])
+        .chain(steps)
+        .chain(["end 1".into()])
+        .collect();
+    assert_eq!(probe.calls, expected);
+    assert_eq!(
+        probe.max_step_error, 0.0,
+        "after_step sees θ after exactly θ − η g̃"
+    );
+
+    // The first step by hand: the gradient of xent + ½c Σz² is the sum of two backward passes.
+    use regimebench::tape::Tape;
+    use regimebench::tensor::Tensor;
+    let mut q = init.clone();
+    let positions: Vec<usize> = (0..16).collect();
+    let mut x = vec![0.0; 16 * 784];
+    let mut y = vec![0; 16];
+    regimebench::train::TaskSource::fill(
+        &src,
+        0,
+        regimebench::train::Part::Train,
+        &positions[..16],
+        &mut x,
+        &mut y,
+    );
+    let mut tape = Tape::new(&q, &Group::ALL);
+    let xi = tape.input(Tensor::new(&[16, 1, 28, 28], x));
+    let z = net.forward(&mut tape, &q, xi, 0);
+    let l = tape.softmax_xent(z, &y);
+    let (mut g1, mut g2) = (vec![0.0; q.len()], vec![0.0; q.len()]);
+    tape.backward(l, &q, &mut g1);
+    let dz: Vec<f32> = tape.value(z).iter().map(|v| 0.02 * v).collect();
+    tape.backward_with(vec![(z, dz)], &q, &mut g2);
+    for ((t, a), b) in q.flat_mut().iter_mut().zip(&g1).zip(&g2) {
+        *t -= 0.05 * (a + b);
+    }
+    let mut one = init.clone();
+    let mut first = Probe {
+        c: 0.02,
+        calls: Vec::new(),
+        max_step_error: 0.0,
+    };
+    let one_step = Stripes {
+        tasks: 1,
+        k: 2,
+        chw: (1, 28, 28),
+        train: 16,
+        test: 1,
+    };
+    let mut cfg1 = config("R5", HeadLayout::Shared, false);
+    cfg1.batch = 16;
+    // One task of the same 16 images in one batch: the loop's shuffle changes only their order,
+    // which moves the mean loss's gradient by rounding alone.
+    train(
+        &cfg1,
+        &net,
+        &mut one,
+        &one_step,
+        &mut first,
+        &mut |_, _, _, _| {},
+    )
+    .unwrap();
+    let worst = q
+        .flat()
+        .iter()
+        .zip(one.flat())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst < 1e-5,
+        "loop with an extra logits loss vs by hand: max |Δθ| {worst}"
+    );
+}

@@ -1,27 +1,259 @@
-//! NCHW convolution. (Interim body: the f64 reference, until im2col + GEMM lands.)
+//! NCHW convolution (OIHW weights): forward, backward-data and backward-weights, each as im2col
+//! plus one [`sgemm`](crate::sgemm) per group of images, the groups split over rayon.
+//!
+//! Determinism: forward and backward-data split the batch into groups of images whose size
+//! depends only on the geometry, and each group is computed by one task in one fixed order.
+//! Backward-weights reduces over the batch; it cuts the batch into chunks of
+//! [`WEIGHT_GRAD_CHUNK`] images (a constant, never the thread count), computes each chunk's
+//! partial with one GEMM, and adds the partials in chunk order. So every result is bit-identical
+//! for any rayon thread count (given that `sgemm` is).
 
-use crate::{reference, ConvGeom};
+mod im2col;
+#[cfg(test)]
+mod tests;
+
+use crate::{active_isa, sgemm_with, ConvGeom, Isa, Trans};
+use im2col::{col2im_add, im2col, with_scratch};
+use rayon::prelude::*;
+
+/// Images per partial sum in [`conv2d_bwd_weight`]. A constant so that the reduction order does not
+/// depend on the thread count. Eight gives a batch of 64 eight parallel tasks, and keeps a chunk's
+/// im2col matrix (`taps × 8·out_plane`) at most 2.4 MB on the protocol's layers.
+const WEIGHT_GRAD_CHUNK: usize = 8;
 
 /// `y = conv(x, w) + b`; see [`ConvGeom`] for the layouts. Overwrites `y`.
+///
+/// # Panics
+/// When a slice length does not match `g`, or `g` has a zero channel count, kernel size or stride.
 pub fn conv2d_fwd(g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    copy(&reference::conv2d_fwd(g, x, w, b), y)
+    fwd_with(active_isa(), g, x, w, b, y)
 }
 
 /// `dx = ∂L/∂x` from `dy = ∂L/∂y`. Overwrites `dx`.
+///
+/// # Panics
+/// As [`conv2d_fwd`].
 pub fn conv2d_bwd_input(g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    copy(&reference::conv2d_bwd_input(g, dy, w), dx)
+    bwd_input_with(active_isa(), g, dy, w, dx)
 }
 
-/// `dw = ∂L/∂w`, `db = ∂L/∂b` from `dy`. Overwrites both.
+/// `dw = ∂L/∂w`, `db = ∂L/∂b` from `dy`. Overwrites both. `db` is summed in f64.
+///
+/// # Panics
+/// As [`conv2d_fwd`].
 pub fn conv2d_bwd_weight(g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
-    let (w64, b64) = reference::conv2d_bwd_weight(g, x, dy);
-    copy(&w64, dw);
-    copy(&b64, db);
+    bwd_weight_with(active_isa(), g, x, dy, dw, db)
 }
 
-fn copy(src: &[f64], dst: &mut [f32]) {
-    assert_eq!(src.len(), dst.len());
-    for (d, s) in dst.iter_mut().zip(src) {
+/// The contract shared by the three entry points.
+fn check(g: &ConvGeom, x: usize, w: usize, y: usize, b: usize) {
+    assert!(
+        g.c_in > 0 && g.c_out > 0 && g.kh > 0 && g.kw > 0 && g.stride > 0,
+        "conv2d: degenerate geometry {g:?}"
+    );
+    assert!(
+        g.h + 2 * g.pad >= g.kh && g.w + 2 * g.pad >= g.kw,
+        "conv2d: kernel larger than the padded input in {g:?}"
+    );
+    let want = (g.x_len(), g.w_len(), g.y_len(), g.c_out);
+    assert_eq!(
+        (x, w, y, b),
+        want,
+        "conv2d: (x, w, y, bias) lengths for {g:?}"
+    );
+}
+
+/// Images per GEMM in the forward and backward-data passes: enough that the GEMM has at least
+/// [`MIN_GEMM_COLS`] columns (output pixels), so a 7×7 plane does not waste most of a 16-wide
+/// register tile and the packed weights are reused across images.
+fn images_per_gemm(g: &ConvGeom) -> usize {
+    MIN_GEMM_COLS.div_ceil(g.out_plane()).max(1)
+}
+
+/// See [`images_per_gemm`]. 256 = 16 tiles of the AVX2 kernel's 16 columns; 512 measured no
+/// better, and keeps a group's im2col matrix under 600 KB on the protocol's layers.
+const MIN_GEMM_COLS: usize = 256;
+
+/// `(op(a), op(b))` of the forward GEMM `w · col` and of the backward-data GEMM `wᵀ · dy`.
+const NN: (Trans, Trans) = (Trans::N, Trans::N);
+/// See [`NN`].
+const TN: (Trans, Trans) = (Trans::T, Trans::N);
+
+/// `c = op_a(a) · op_b(b)` through `sgemm` on `isa`: `op_a(a)` m×k (stored m×k for `N`, k×m for
+/// `T`, packed), `op_b(b)` k×n (stored k×n for `N`, n×k for `T`) with row stride `ldb`, `c` m×n.
+fn mul(
+    isa: Isa,
+    (ta, tb): (Trans, Trans),
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    (b, ldb): (&[f32], usize),
+    c: &mut [f32],
+) {
+    let lda = match ta {
+        Trans::N => k,
+        Trans::T => m,
+    };
+    sgemm_with(isa, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, n)
+}
+
+/// [`conv2d_fwd`] through `sgemm` on `isa`: per group of images, `w · im2col(x)`, then `+ b`.
+/// The bias is added after the GEMM (never as its `β·C`), the same way whatever the grouping.
+fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
+    check(g, x.len(), w.len(), y.len(), b.len());
+    if g.n == 0 {
+        return;
+    }
+    let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
+    let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
+    let add_bias = |y: &mut [f32]| {
+        for (row, &bias) in y.chunks_exact_mut(plane).zip(b.iter().cycle()) {
+            row.iter_mut().for_each(|v| *v += bias);
+        }
+    };
+    let groups = x.par_chunks(group * x_img);
+    y.par_chunks_mut(group * y_img)
+        .zip(groups)
+        .for_each(|(y, x)| {
+            let cols = x.len() / x_img * plane;
+            let shape = (g.c_out, cols, taps);
+            if cols == plane && g.is_pointwise() {
+                mul(isa, NN, shape, w, (x, cols), y);
+            } else if cols == plane {
+                with_scratch(taps * cols, |col| {
+                    im2col(g, x, col, cols);
+                    mul(isa, NN, shape, w, (col, cols), y)
+                });
+            } else {
+                with_scratch((taps + g.c_out) * cols, |buf| {
+                    let (col, out) = buf.split_at_mut(taps * cols);
+                    for (i, x) in x.chunks_exact(x_img).enumerate() {
+                        im2col(g, x, &mut col[i * plane..], cols);
+                    }
+                    mul(isa, NN, shape, w, (col, cols), out);
+                    for (i, y) in y.chunks_exact_mut(y_img).enumerate() {
+                        for (y, out) in y.chunks_exact_mut(plane).zip(out.chunks_exact(cols)) {
+                            y.copy_from_slice(&out[i * plane..][..plane]);
+                        }
+                    }
+                });
+            }
+            add_bias(y)
+        });
+}
+
+/// [`conv2d_bwd_input`] through `sgemm` on `isa`: per group of images, `dx = col2im(wᵀ · dy)`.
+fn bwd_input_with(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    check(g, dx.len(), w.len(), dy.len(), g.c_out);
+    if g.n == 0 {
+        return;
+    }
+    let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
+    let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
+    let groups = dy.par_chunks(group * y_img);
+    dx.par_chunks_mut(group * x_img)
+        .zip(groups)
+        .for_each(|(dx, dy)| {
+            let cols = dy.len() / y_img * plane;
+            let shape = (taps, cols, g.c_out);
+            if cols == plane && g.is_pointwise() {
+                mul(isa, TN, shape, w, (dy, cols), dx);
+            } else if cols == plane {
+                with_scratch(taps * cols, |dcol| {
+                    mul(isa, TN, shape, w, (dy, cols), dcol);
+                    dx.fill(0.0);
+                    col2im_add(g, dcol, cols, dx)
+                });
+            } else {
+                with_scratch((taps + g.c_out) * cols, |buf| {
+                    let (dcol, dyc) = buf.split_at_mut(taps * cols);
+                    gather_columns(dy, plane, cols, dyc);
+                    mul(isa, TN, shape, w, (dyc, cols), dcol);
+                    dx.fill(0.0);
+                    for (i, dx) in dx.chunks_exact_mut(x_img).enumerate() {
+                        col2im_add(g, &mut dcol[i * plane..], cols, dx);
+                    }
+                });
+            }
+        });
+}
+
+/// Lays images `src` (each `rows × plane`) side by side in `dst` (`rows × cols`, image `i` in
+/// columns `i·plane ..`).
+fn gather_columns(src: &[f32], plane: usize, cols: usize, dst: &mut [f32]) {
+    let rows = dst.len() / cols;
+    for (i, img) in src.chunks_exact(rows * plane).enumerate() {
+        for (r, src) in img.chunks_exact(plane).enumerate() {
+            dst[r * cols + i * plane..][..plane].copy_from_slice(src);
+        }
+    }
+}
+
+/// [`conv2d_bwd_weight`] through `sgemm` on `isa`: per chunk of images, one GEMM
+/// `dw_chunk = dy_chunk · im2col(x_chunk)ᵀ` with the chunk's pixels as the inner dimension; the
+/// chunks' partials are then added in chunk order.
+fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
+    check(g, x.len(), dw.len(), dy.len(), db.len());
+    let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
+    let mut db64 = vec![0.0f64; g.c_out];
+    if g.n == 0 {
+        dw.fill(0.0);
+    } else if g.n <= WEIGHT_GRAD_CHUNK {
+        chunk_grads(isa, g, x, dy, dw, &mut db64);
+    } else {
+        let parts: Vec<(Vec<f32>, Vec<f64>)> = x
+            .par_chunks(WEIGHT_GRAD_CHUNK * x_img)
+            .zip(dy.par_chunks(WEIGHT_GRAD_CHUNK * y_img))
+            .map(|(x, dy)| {
+                let (mut dw, mut db) = (vec![0.0; g.w_len()], vec![0.0; g.c_out]);
+                chunk_grads(isa, g, x, dy, &mut dw, &mut db);
+                (dw, db)
+            })
+            .collect();
+        dw.fill(0.0);
+        for (pw, pb) in &parts {
+            for (d, p) in dw.iter_mut().zip(pw) {
+                *d += p;
+            }
+            for (d, p) in db64.iter_mut().zip(pb) {
+                *d += p;
+            }
+        }
+    }
+    for (d, s) in db.iter_mut().zip(&db64) {
         *d = *s as f32;
     }
+}
+
+/// The weight gradient of the images in `x`/`dy` (a whole number of images, at least one) into
+/// `dw` (overwritten), and their bias gradient into `db` (overwritten, f64).
+fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f64]) {
+    let (taps, plane) = (g.taps(), g.out_plane());
+    let images = x.len() / (g.c_in * g.in_plane());
+    let cols = images * plane;
+    with_scratch((taps + g.c_out) * cols, |buf| {
+        // `col` is taps × cols and `dyc` is c_out × cols, image `i` in columns `i·plane ..`.
+        let (col, dyc) = buf.split_at_mut(taps * cols);
+        for (i, x) in x.chunks_exact(g.c_in * g.in_plane()).enumerate() {
+            im2col(g, x, &mut col[i * plane..], cols);
+        }
+        gather_columns(dy, plane, cols, dyc);
+        let shape = (g.c_out, taps, cols);
+        mul(isa, (Trans::N, Trans::T), shape, dyc, (col, cols), dw);
+        for (d, row) in db.iter_mut().zip(dyc.chunks_exact(cols)) {
+            *d = sum_f64(row);
+        }
+    })
+}
+
+/// `Σ row` in f64, in eight interleaved lanes (so it vectorises) combined in a fixed order.
+fn sum_f64(row: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = row.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().map(|&v| f64::from(v)).sum();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += f64::from(v);
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
 }

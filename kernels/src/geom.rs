@@ -48,6 +48,23 @@ impl ConvGeom {
     pub fn y_len(&self) -> usize {
         self.n * self.c_out * self.out_h() * self.out_w()
     }
+    /// Pixels in one input plane: `h · w`.
+    pub fn in_plane(&self) -> usize {
+        self.h * self.w
+    }
+    /// Pixels in one output plane: `out_h · out_w`.
+    pub fn out_plane(&self) -> usize {
+        self.out_h() * self.out_w()
+    }
+    /// Taps of one output pixel, `c_in · kh · kw`: the rows of the im2col matrix and the length of
+    /// one output channel's weights.
+    pub fn taps(&self) -> usize {
+        self.c_in * self.kh * self.kw
+    }
+    /// Whether the im2col matrix of an image is the image itself (1×1 kernel, stride 1, no padding).
+    pub fn is_pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.pad == 0
+    }
     /// Flat index into the input read by output pixel `(i, j)` of image `n`, channel `c`, tap `(u, v)`,
     /// or `None` where the tap falls in the zero padding.
     pub fn input_index(

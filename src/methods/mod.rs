@@ -5,7 +5,7 @@ mod naive;
 
 pub use naive::Naive;
 
-use crate::params::ParamStore;
+use crate::params::{Group, ParamStore};
 use std::ops::Range;
 
 /// What a method sees of the task that is starting or ending.
@@ -16,22 +16,53 @@ pub struct TaskInfo<'a> {
     pub trainable: &'a [Range<usize>],
 }
 
+/// The input of one training step, as the network saw it: with the frozen-prefix cache, `x` is the
+/// input of group `from` (cached features), otherwise the images (`from` = G1).
+pub struct StepInput<'a> {
+    pub from: Group,
+    pub x: &'a [f32],
+    pub shape: &'a [usize],
+    /// The head this task trains.
+    pub head: usize,
+}
+
 /// A continual-learning method of PROTOCOL section 5, plugged into [`crate::train`]'s loop.
 ///
-/// Order per task: `begin_task`; per step `adjust_grads` (after the task loss's backward, before
-/// the SGD step: add a penalty's gradient, project as GEM does) and `after_step` (SI's path
-/// integral); `end_task` (Fisher, anchors, memories).
-pub trait Method {
+/// Order per task: `begin_task`; per step `logits_loss` (an extra loss on the logits, back-propagated
+/// with the task loss in one pass: LwF), `adjust_grads` (after the backward, before the SGD step:
+/// add a penalty's gradient, project as GEM does) and `after_step` (a proximal correction of θ, SI's
+/// path integral); `end_task` (Fisher, anchors, memories).
+pub trait Method: Send {
     /// The name recorded in results (`naive`, `ewc`, ...).
     fn name(&self) -> &'static str;
 
     fn begin_task(&mut self, _task: &TaskInfo, _params: &ParamStore) {}
 
+    /// An extra loss on this step's logits `[B, k]`: its value and its gradient with respect to
+    /// the logits.
+    fn logits_loss(
+        &mut self,
+        _task: &TaskInfo,
+        _input: &StepInput,
+        _logits: &[f32],
+    ) -> Option<(f32, Vec<f32>)> {
+        None
+    }
+
     /// Turns the task-loss gradient `grads` (zero outside the trainable ranges) into g̃.
     fn adjust_grads(&mut self, _task: &TaskInfo, _params: &ParamStore, _grads: &mut [f32]) {}
 
-    /// After the SGD step: `before` and `after` are θ around it, `grads` the task-loss gradient.
-    fn after_step(&mut self, _task: &TaskInfo, _before: &[f32], _after: &[f32], _grads: &[f32]) {}
+    /// After the SGD step: `before` is θ before it (empty unless [`Method::wants_step_delta`]),
+    /// `theta` after it, which the method may correct (the implicit penalty step of PROTOCOL
+    /// section 4 is `θ ← (θ + s θ*) / (1 + s)` applied here), `grads` the step's g̃.
+    fn after_step(
+        &mut self,
+        _task: &TaskInfo,
+        _before: &[f32],
+        _theta: &mut [f32],
+        _grads: &[f32],
+    ) {
+    }
 
     fn end_task(&mut self, _task: &TaskInfo, _params: &ParamStore) {}
 

@@ -106,14 +106,15 @@ impl Tape {
             1,
             "backward() starts from a scalar loss"
         );
-        self.backward_with(loss, vec![1.0], params, grads)
+        self.backward_with(vec![(loss, vec![1.0])], params, grads)
     }
 
-    /// Back-propagates `droot = ∂L/∂root` from any node (for a scalar loss, `vec![1.0]`).
+    /// Back-propagates `L = Σ_s ⟨seed_s, value(node_s)⟩` from any nodes at once: each seed is a
+    /// node and ∂L/∂(that node's value). A loss node seeded with `[1.0]` plus a logits node
+    /// seeded with an extra term's gradient (LwF's distillation) is one backward pass.
     pub fn backward_with(
         &self,
-        root: NodeId,
-        droot: Vec<f32>,
+        seeds: Vec<(NodeId, Vec<f32>)>,
         params: &ParamStore,
         grads: &mut [f32],
     ) -> NodeGrads {
@@ -122,15 +123,19 @@ impl Tape {
             params.len(),
             "gradient buffer must match the parameter store"
         );
-        assert_eq!(
-            droot.len(),
-            self.value(root).len(),
-            "droot must match the root's shape"
-        );
         let mut g: Vec<Option<Vec<f32>>> = vec![None; self.nodes.len()];
+        let mut top = 0;
+        for (node, d) in seeds {
+            assert_eq!(
+                d.len(),
+                self.value(node).len(),
+                "a seed must match its node's shape"
+            );
+            accumulate(&mut g[node.0], d);
+            top = top.max(node.0);
+        }
         let mut written = vec![false; self.trainable.len()];
-        g[root.0] = Some(droot);
-        for i in (0..=root.0).rev() {
+        for i in (0..=top).rev() {
             let Some(dy) = g[i].take() else { continue };
             let mut sink = GradSink {
                 params,
@@ -139,14 +144,18 @@ impl Tape {
                 trainable: &self.trainable,
             };
             for (input, dx) in ops::backward(self, NodeId(i), &dy, &mut sink) {
-                match &mut g[input.0] {
-                    Some(acc) => acc.iter_mut().zip(&dx).for_each(|(a, d)| *a += d),
-                    slot => *slot = Some(dx),
-                }
+                accumulate(&mut g[input.0], dx);
             }
             g[i] = Some(dy);
         }
         NodeGrads(g)
+    }
+}
+
+fn accumulate(slot: &mut Option<Vec<f32>>, d: Vec<f32>) {
+    match slot {
+        Some(acc) => acc.iter_mut().zip(&d).for_each(|(a, d)| *a += d),
+        None => *slot = Some(d),
     }
 }
 

@@ -9,7 +9,7 @@ pub use cache::PrefixCache;
 pub use eval::accuracy;
 pub use source::{Part, TaskSource};
 
-use crate::methods::{Method, TaskInfo};
+use crate::methods::{Method, StepInput, TaskInfo};
 use crate::nn::{Cnn, Preset};
 use crate::optim::{Sgd, SgdConfig};
 use crate::params::{Group, ParamStore};
@@ -71,7 +71,7 @@ pub struct Trained {
 }
 
 /// Called after every step with (task, step within the task, steps in the task, loss).
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, usize, f32);
+pub type Progress<'a> = &'a mut (dyn FnMut(usize, usize, usize, f32) + Send);
 
 /// Trains `net` (parameters `p`, already initialised) on every task of `src` in order.
 pub fn train(
@@ -128,22 +128,38 @@ pub fn train(
             ));
             for batch in positions.chunks(cfg.batch) {
                 tape.clear();
-                let (logits, y) = match &cache {
+                let (input, from, y) = match &cache {
                     Some(cache) => {
                         let (feats, y) = cache.gather(batch);
-                        let hi = tape.input(feats);
-                        (net.forward_from(&mut tape, p, cache.from, hi, head), y)
+                        (tape.input(feats), cache.from, y)
                     }
                     None => {
                         let mut x = vec![0.0; batch.len() * c * h * w];
                         let mut y = vec![0; batch.len()];
                         src.fill(task, Part::Train, batch, &mut x, &mut y);
-                        let xi = tape.input(Tensor::new(&[batch.len(), c, h, w], x));
-                        (net.forward(&mut tape, p, xi, head), y)
+                        (
+                            tape.input(Tensor::new(&[batch.len(), c, h, w], x)),
+                            Group::G1,
+                            y,
+                        )
                     }
                 };
+                let logits = net.forward_from(&mut tape, p, from, input, head);
                 let loss_node = tape.softmax_xent(logits, &y);
-                let loss = tape.value(loss_node)[0];
+                let mut seeds = vec![(loss_node, vec![1.0])];
+                let mut loss = tape.value(loss_node)[0];
+                let step_input = StepInput {
+                    from,
+                    x: tape.value(input),
+                    shape: tape.shape(input),
+                    head,
+                };
+                if let Some((extra, dlogits)) =
+                    method.logits_loss(&info, &step_input, tape.value(logits))
+                {
+                    loss += extra;
+                    seeds.push((logits, dlogits));
+                }
                 if !loss.is_finite() {
                     return Err(Diverged {
                         task: task + 1,
@@ -152,16 +168,14 @@ pub fn train(
                         loss,
                     });
                 }
-                tape.backward(loss_node, p, &mut grads);
+                tape.backward_with(seeds, p, &mut grads);
                 method.adjust_grads(&info, p, &mut grads);
                 if method.wants_step_delta() {
                     before.clear();
                     before.extend_from_slice(p.flat());
                 }
                 sgd.step(p.flat_mut(), &grads, &trainable);
-                if method.wants_step_delta() {
-                    method.after_step(&info, &before, p.flat(), &grads);
-                }
+                method.after_step(&info, &before, p.flat_mut(), &grads);
                 step += 1;
                 progress(task, step, steps_per_epoch * cfg.epochs, loss);
             }

@@ -1,0 +1,23 @@
+//! The command line: `run` (one run of the study) and `data` (status, fetch).
+
+pub mod data;
+pub mod run;
+
+/// How the fine-tuning regime changes which continual-learning method wins: train a small CNN on a
+/// sequence of tasks, with only some layer groups trainable after the first task, and measure
+/// accuracy, forgetting and update magnitudes. See PROTOCOL.md for every equation.
+#[derive(clap::Parser, Debug)]
+#[command(name = "regimebench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Train one run (dataset x regime x method x order x seed) and write its JSON result.
+    Run(run::RunArgs),
+    /// Inspect or download datasets.
+    #[command(subcommand)]
+    Data(data::DataCmd),
+}

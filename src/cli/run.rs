@@ -1,0 +1,246 @@
+//! The `run` subcommand: flags -> validated `RunConfig` -> one run -> summary and JSON result.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use regimebench::data::DatasetId;
+use regimebench::nn::Preset;
+use regimebench::regime::Regime;
+use regimebench::run::{self, MethodKind, RunConfig, RunResult};
+use regimebench::train::HeadLayout;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Flags of `regimebench run`. Unset flags take the protocol's defaults (PROTOCOL section 4).
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Dataset to split into tasks (5 x 2 classes; CIFAR-100: 10 x 10).
+    #[arg(long, value_enum)]
+    dataset: DatasetId,
+    /// Trainable groups after the first task: R1 (head only) .. R5 (all), or a list such as
+    /// `conv3,fc,head` (groups: conv1, conv2, conv3, fc, head, or G1..G5).
+    #[arg(long, default_value = "R5", value_parser = parse_regime)]
+    regime: Regime,
+    /// Continual-learning method.
+    #[arg(long, value_enum, default_value = "naive")]
+    method: MethodKind,
+    /// Class order: 0 is the natural order, o >= 1 a permutation seeded by o.
+    #[arg(long, default_value_t = 0)]
+    order: u64,
+    /// Seed of the init, the shuffles and the subsets.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// One head shared by every task, or one head per task.
+    #[arg(long, value_enum, default_value = "shared")]
+    head: HeadLayout,
+    /// Network preset (default: small for the MNIST family, cifar for CIFAR-100).
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// Apply the regime from task 1 too (by default task 1 trains the whole network).
+    #[arg(long)]
+    regime_from_first_task: bool,
+    /// SGD learning rate eta.
+    #[arg(long, default_value_t = 0.05)]
+    lr: f32,
+    /// SGD momentum (masked like the step; 0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    momentum: f32,
+    /// Weight decay (masked like the step; 0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Epochs per task (default: 1 for the MNIST family, 5 for CIFAR-100).
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Train on N images per task (N/k per class, class-balanced, seeded) for quick runs.
+    #[arg(long)]
+    train_per_task: Option<usize>,
+    /// Evaluate on N images per task (N/k per class).
+    #[arg(long)]
+    test_per_task: Option<usize>,
+    /// For a dataset that has only its official test split (KMNIST here): carve train and test
+    /// from it by a seeded, class-balanced 80/20 split. The result says so.
+    #[arg(long)]
+    train_from_test_split: bool,
+    /// Recompute the frozen prefix on every step instead of caching it (same results, slower).
+    #[arg(long)]
+    no_prefix_cache: bool,
+    /// Worker threads (results are bit-identical for any count). Default: all cores.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Data root searched first (then $REGIMEBENCH_DATA, the cache, /usr/share/datasets, ../shared/data).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Where to write the JSON result (default: results/<dataset>-<regime>-<method>-o<order>-s<seed>.json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_regime(s: &str) -> Result<Regime, String> {
+    s.parse()
+}
+
+impl RunArgs {
+    fn config(&self) -> anyhow::Result<RunConfig> {
+        let mut cfg = RunConfig::defaults(self.dataset, self.regime.clone());
+        cfg.method = self.method;
+        cfg.order = self.order;
+        cfg.train.seed = self.seed;
+        cfg.train.head = self.head;
+        if let Some(p) = self.preset {
+            cfg.train.preset = p;
+        }
+        cfg.train.regime_from_first_task = self.regime_from_first_task;
+        anyhow::ensure!(
+            self.lr.is_finite() && self.lr > 0.0,
+            "--lr must be a positive number, got {}",
+            self.lr
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.momentum),
+            "--momentum must be in [0, 1), got {}",
+            self.momentum
+        );
+        anyhow::ensure!(
+            self.weight_decay >= 0.0,
+            "--weight-decay must be >= 0, got {}",
+            self.weight_decay
+        );
+        cfg.train.sgd.lr = self.lr;
+        cfg.train.sgd.momentum = self.momentum;
+        cfg.train.sgd.weight_decay = self.weight_decay;
+        anyhow::ensure!(self.batch >= 1, "--batch must be at least 1");
+        cfg.train.batch = self.batch;
+        if let Some(e) = self.epochs {
+            anyhow::ensure!(e >= 1, "--epochs must be at least 1");
+            cfg.train.epochs = e;
+        }
+        cfg.train.cache_prefix = !self.no_prefix_cache;
+        cfg.train_per_task = self.train_per_task;
+        cfg.test_per_task = self.test_per_task;
+        cfg.train_from_test_split = self.train_from_test_split;
+        if let Some(t) = self.threads {
+            anyhow::ensure!(t >= 1, "--threads must be at least 1");
+            cfg.threads = t;
+        }
+        cfg.data_dir = self.data_dir.clone();
+        Ok(cfg)
+    }
+
+    fn out_path(&self, cfg: &RunConfig) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            let regime = cfg.train.regime.name.replace(',', "+");
+            let method = format!("{:?}", cfg.method).to_lowercase();
+            PathBuf::from(format!(
+                "results/{}-{regime}-{method}-o{}-s{}.json",
+                cfg.dataset, cfg.order, cfg.train.seed
+            ))
+        })
+    }
+}
+
+/// Runs one configuration, prints its summary and writes its JSON result atomically.
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let cfg = args.config()?;
+    let out = args.out_path(&cfg);
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "task {prefix} [{bar:30}] {pos}/{len} steps, loss {msg} ({per_sec}, eta {eta})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut current = usize::MAX;
+    let mut progress = |task: usize, step: usize, steps: usize, loss: f32| {
+        if task != current {
+            current = task;
+            bar.reset();
+            bar.set_length(steps as u64);
+            bar.set_prefix(format!("{}", task + 1));
+        }
+        bar.set_position(step as u64);
+        if step % 10 == 0 || step == steps {
+            bar.set_message(format!("{loss:.4}"));
+        }
+    };
+    let result = run::execute(&cfg, &mut progress)?;
+    bar.finish_and_clear();
+    print_summary(&result);
+    write_atomically(&out, &serde_json::to_vec_pretty(&result)?)?;
+    println!("result: {}", out.display());
+    Ok(())
+}
+
+fn print_summary(r: &RunResult) {
+    let c = &r.config;
+    println!(
+        "{} | regime {} | {:?} | order {} | seed {} | {} heads | isa {} | {:.1} s",
+        c.dataset,
+        c.train.regime,
+        c.method,
+        c.order,
+        c.train.seed,
+        format!("{:?}", c.train.head).to_lowercase(),
+        r.isa,
+        r.wall_seconds
+    );
+    for note in &r.data_notes {
+        println!("note: {note}");
+    }
+    println!("accuracy A[i][j] (row: after task i, column: task j)");
+    for (i, row) in r.accuracy.iter().enumerate() {
+        let cells: Vec<String> = row.iter().map(|a| format!("{:6.2}", 100.0 * a)).collect();
+        println!("  after {:>2}: {}", i + 1, cells.join(" "));
+    }
+    let s = &r.summary;
+    let f = s
+        .forgetting
+        .as_ref()
+        .map_or("n/a".into(), |f| format!("{:.2}", 100.0 * f.mean));
+    let b = s.bwt.map_or("n/a".into(), |b| format!("{:.2}", 100.0 * b));
+    println!("ACC {:.2}%  forgetting {f}%  BWT {b}%", 100.0 * s.acc);
+    let u: Vec<String> = r
+        .update_norms
+        .per_task
+        .iter()
+        .map(|u| format!("{u:.3}"))
+        .collect();
+    println!(
+        "update norms u_t: {}  drift U: {:.3}",
+        u.join(" "),
+        r.update_norms.drift.unwrap_or(0.0)
+    );
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory, fsync, rename: a
+/// killed run never leaves a partial result that looks finished.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("result")
+    ));
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}

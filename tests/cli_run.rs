@@ -1,0 +1,170 @@
+//! `regimebench run` end to end on the real data in ../shared/data: the JSON result, the sanity
+//! target of issue 5, and clear errors for bad flags and missing data.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn shared_data() -> Option<PathBuf> {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
+    if p.join("mnist").is_dir() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must have ../shared/data beside the checkout"
+    );
+    eprintln!("note: {} is absent; skipping", p.display());
+    None
+}
+
+fn regimebench(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_regimebench"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let mut all = args.to_vec();
+    all.extend(["--quiet", "--out", out.to_str().unwrap()]);
+    let (ok, stdout, stderr) = regimebench(&all);
+    assert!(ok, "regimebench {args:?} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("ACC"), "summary printed: {stdout}");
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+#[test]
+fn a_quick_run_writes_a_complete_result() {
+    let Some(data) = shared_data() else { return };
+    let data = data.to_str().unwrap();
+    let r = run_json(&[
+        "run",
+        "--dataset",
+        "fashion-mnist",
+        "--regime",
+        "R2",
+        "--order",
+        "3",
+        "--head",
+        "multi",
+        "--train-per-task",
+        "200",
+        "--test-per-task",
+        "100",
+        "--data-dir",
+        data,
+    ]);
+    let a = r["accuracy"].as_array().unwrap();
+    assert_eq!(a.len(), 5);
+    assert!(a.iter().all(|row| row.as_array().unwrap().len() == 5));
+    assert_eq!(r["config"]["order"], 3);
+    assert_eq!(r["config"]["train"]["regime"]["name"], "R2");
+    assert_eq!(
+        r["train_images_per_task"],
+        serde_json::json!([200, 200, 200, 200, 200])
+    );
+    assert_eq!(r["update_norms"]["per_task"].as_array().unwrap().len(), 5);
+    assert_eq!(r["update_norms_by_group"].as_array().unwrap().len(), 5);
+    // R2 freezes G1..G3 after task 1: their update norms are exactly zero from task 2 on.
+    for g in &r["update_norms_by_group"].as_array().unwrap()[..3] {
+        let u = g["norms"]["per_task"].as_array().unwrap();
+        assert!(
+            u[0].as_f64().unwrap() > 0.0 && u[1..].iter().all(|v| v.as_f64() == Some(0.0)),
+            "{g}"
+        );
+    }
+    let order: Vec<u64> = r["class_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..10).collect::<Vec<_>>());
+    assert_ne!(order, sorted, "order 3 is a permutation");
+    assert!(r["summary"]["acc"].as_f64().unwrap() > 0.0);
+    assert!(r["isa"].is_string() && r["wall_seconds"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn kmnist_from_its_test_split_says_so() {
+    let Some(data) = shared_data() else { return };
+    let r = run_json(&[
+        "run",
+        "--dataset",
+        "kmnist",
+        "--regime",
+        "R1",
+        "--train-from-test-split",
+        "--train-per-task",
+        "100",
+        "--test-per-task",
+        "50",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(r["train_from_test_split"], true);
+    let notes = r["data_notes"].to_string();
+    assert!(
+        notes.contains("80/20") || notes.contains("test split"),
+        "notes say so in words: {notes}"
+    );
+}
+
+#[test]
+fn sanity_full_mnist_r5_learns_each_task() {
+    // Issue 5's target: naive, R5, MNIST order 0, default settings: >= 97% on each task right
+    // after training it.
+    let Some(data) = shared_data() else { return };
+    let r = run_json(&[
+        "run",
+        "--dataset",
+        "mnist",
+        "--regime",
+        "R5",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    for (i, row) in r["accuracy"].as_array().unwrap().iter().enumerate() {
+        let a = row[i].as_f64().unwrap();
+        assert!(
+            a >= 0.97,
+            "task {}: accuracy right after training {a}",
+            i + 1
+        );
+    }
+}
+
+#[test]
+fn bad_flags_and_missing_data_are_clear_errors() {
+    let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--regime", "R9"]);
+    assert!(!ok && err.contains("R9"), "{err}");
+    let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--regime", "conv7"]);
+    assert!(!ok && err.contains("conv7"), "{err}");
+    let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--lr=-1"]);
+    assert!(!ok && err.contains("--lr"), "{err}");
+    let (ok, _, err) = regimebench(&["run", "--dataset", "nope"]);
+    assert!(!ok && err.contains("nope"), "{err}");
+    if let Some(data) = shared_data() {
+        let (ok, _, err) = regimebench(&[
+            "run",
+            "--dataset",
+            "qmnist",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            !ok && err.contains("qmnist-train-images-idx3-ubyte"),
+            "names the missing file: {err}"
+        );
+    }
+}
