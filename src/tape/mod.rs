@@ -31,13 +31,21 @@ pub struct Tape {
     trainable: Vec<bool>,
 }
 
-/// Gradients of the root with respect to every node that needed one (inputs made with
-/// [`Tape::input_with_grad`] among them).
-pub struct NodeGrads(Vec<Option<Vec<f32>>>);
+/// What a backward pass leaves besides parameter gradients: the gradients of the inputs made
+/// with [`Tape::input_with_grad`], and which nodes it reached at all.
+pub struct NodeGrads {
+    inputs: Vec<Option<Vec<f32>>>,
+    reached: Vec<bool>,
+}
 
 impl NodeGrads {
+    /// The gradient of an input node, if the pass reached it.
     pub fn get(&self, id: NodeId) -> Option<&[f32]> {
-        self.0[id.0].as_deref()
+        self.inputs[id.0].as_deref()
+    }
+    /// Whether any gradient flowed into node `id` (never, below the lowest trainable group).
+    pub fn reached(&self, id: NodeId) -> bool {
+        self.reached[id.0]
     }
 }
 
@@ -135,7 +143,14 @@ impl Tape {
             top = top.max(node.0);
         }
         let mut written = vec![false; self.trainable.len()];
+        let mut reached = vec![false; self.nodes.len()];
         for i in (0..=top).rev() {
+            reached[i] = g[i].is_some();
+            if matches!(self.nodes[i].op, Op::Input) {
+                continue; // a leaf: its gradient is kept for the caller
+            }
+            // Each node's gradient is handed to its op and freed there: a backward pass holds
+            // only the gradients still to be propagated.
             let Some(dy) = g[i].take() else { continue };
             let mut sink = GradSink {
                 params,
@@ -143,12 +158,11 @@ impl Tape {
                 written: &mut written,
                 trainable: &self.trainable,
             };
-            for (input, dx) in ops::backward(self, NodeId(i), &dy, &mut sink) {
+            for (input, dx) in ops::backward(self, NodeId(i), dy, &mut sink) {
                 accumulate(&mut g[input.0], dx);
             }
-            g[i] = Some(dy);
         }
-        NodeGrads(g)
+        NodeGrads { inputs: g, reached }
     }
 }
 

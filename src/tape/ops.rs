@@ -158,7 +158,7 @@ impl Tape {
 pub(super) fn backward(
     tape: &Tape,
     id: NodeId,
-    dy: &[f32],
+    dy: Vec<f32>,
     sink: &mut GradSink,
 ) -> Vec<(NodeId, Vec<f32>)> {
     let needs = |x: NodeId| tape.needs_grad(x);
@@ -172,26 +172,26 @@ pub(super) fn backward(
                     "a layer's weight and bias are frozen together"
                 );
                 sink.write2(*w, *b, |dw, db| {
-                    k::conv2d_bwd_weight(geom, tape.value(*x), dy, dw, db)
+                    k::conv2d_bwd_weight(geom, tape.value(*x), &dy, dw, db)
                 });
             }
             if needs(*x) {
                 let mut dx = vec![0.0; geom.x_len()];
-                k::conv2d_bwd_input(geom, dy, sink.param(*w), &mut dx);
+                k::conv2d_bwd_input(geom, &dy, sink.param(*w), &mut dx);
                 out.push((*x, dx));
             }
         }
         Op::Relu { x } => {
             let mut dx = vec![0.0; dy.len()];
-            k::relu_bwd(&tape.nodes[id.0].value, dy, &mut dx);
+            k::relu_bwd(&tape.nodes[id.0].value, &dy, &mut dx);
             out.push((*x, dx));
         }
         Op::MaxPool2 { x, argmax } => {
             let mut dx = vec![0.0; tape.value(*x).len()];
-            k::maxpool2_bwd(dy, argmax, &mut dx);
+            k::maxpool2_bwd(&dy, argmax, &mut dx);
             out.push((*x, dx));
         }
-        Op::Flatten { x } => out.push((*x, dy.to_vec())),
+        Op::Flatten { x } => out.push((*x, dy)),
         Op::Linear { x, w, b } => {
             let [n, d] = tape.shape(*x)[..] else {
                 unreachable!("checked in forward")
@@ -211,7 +211,7 @@ pub(super) fn backward(
                         d,
                         n,
                         1.0,
-                        dy,
+                        &dy,
                         o,
                         tape.value(*x),
                         d,
@@ -219,7 +219,7 @@ pub(super) fn backward(
                         dw,
                         d,
                     );
-                    k::sum_rows(dy, db);
+                    k::sum_rows(&dy, db);
                 });
             }
             if needs(*x) {
@@ -232,7 +232,7 @@ pub(super) fn backward(
                     d,
                     o,
                     1.0,
-                    dy,
+                    &dy,
                     o,
                     sink.param(*w),
                     d,
