@@ -111,8 +111,8 @@ fn kmnist_from_its_test_split_says_so() {
         "--data-dir",
         data.to_str().unwrap(),
     ]);
-    assert_eq!(r["train_from_test_split"], true);
-    let notes = r["data_notes"].to_string();
+    assert_eq!(r["data"]["train_from_test_split"], true);
+    let notes = r["data"]["notes"].to_string();
     assert!(
         notes.contains("80/20") || notes.contains("test split"),
         "notes say so in words: {notes}"
@@ -149,6 +149,18 @@ fn bad_flags_and_missing_data_are_clear_errors() {
     assert!(!ok && err.contains("R9"), "{err}");
     let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--regime", "conv7"]);
     assert!(!ok && err.contains("conv7"), "{err}");
+    let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--trainable", "fc,conv9"]);
+    assert!(!ok && err.contains("conv9"), "{err}");
+    let (ok, _, err) = regimebench(&[
+        "run",
+        "--dataset",
+        "mnist",
+        "--regime",
+        "R2",
+        "--trainable",
+        "fc",
+    ]);
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
     let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--lr=-1"]);
     assert!(!ok && err.contains("--lr"), "{err}");
     let (ok, _, err) = regimebench(&["run", "--dataset", "nope"]);

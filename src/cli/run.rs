@@ -20,6 +20,10 @@ pub struct RunArgs {
     /// `conv3,fc,head` (groups: conv1, conv2, conv3, fc, head, or G1..G5).
     #[arg(long, default_value = "R5", value_parser = parse_regime)]
     regime: Regime,
+    /// A custom regime: the trainable groups after the first task, e.g. `conv3,fc,head` (same as
+    /// giving the list to --regime).
+    #[arg(long, conflicts_with = "regime", value_parser = parse_groups)]
+    trainable: Option<Regime>,
     /// Continual-learning method.
     #[arg(long, value_enum, default_value = "naive")]
     method: MethodKind,
@@ -84,9 +88,17 @@ fn parse_regime(s: &str) -> Result<Regime, String> {
     s.parse()
 }
 
+fn parse_groups(s: &str) -> Result<Regime, String> {
+    Regime::custom(s)
+}
+
 impl RunArgs {
     fn config(&self) -> anyhow::Result<RunConfig> {
-        let mut cfg = RunConfig::defaults(self.dataset, self.regime.clone());
+        let regime = self
+            .trainable
+            .clone()
+            .unwrap_or_else(|| self.regime.clone());
+        let mut cfg = RunConfig::defaults(self.dataset, regime);
         cfg.method = self.method;
         cfg.order = self.order;
         cfg.train.seed = self.seed;
@@ -193,7 +205,7 @@ fn print_summary(r: &RunResult) {
         r.isa,
         r.wall_seconds
     );
-    for note in &r.data_notes {
+    for note in &r.data.notes {
         println!("note: {note}");
     }
     println!("accuracy A[i][j] (row: after task i, column: task j)");

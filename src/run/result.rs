@@ -2,7 +2,7 @@
 //! matrix, every metric of PROTOCOL section 6, update norms, times and versions.
 
 use super::RunConfig;
-use crate::data::{Dataset, TaskSplit};
+use crate::data::{Dataset, Provenance, TaskSplit};
 use crate::metrics::{self, AccuracyMatrix, AccuracySummary, GroupUpdateNorms, UpdateNorms};
 use crate::params::{Group, ParamStore};
 use crate::train::Trained;
@@ -17,11 +17,9 @@ pub struct RunResult {
     /// The kernel path that ran (FMA changes rounding, so results are comparable only within one).
     pub isa: String,
     pub config: RunConfig,
-    /// Where the data came from, and anything a reader must know about it (e.g. that train and
-    /// test were carved from the official test split).
-    pub data_notes: Vec<String>,
-    pub data_dir: String,
-    pub train_from_test_split: bool,
+    /// Where the data came from (files, checksums), and anything a reader must know about it in
+    /// words (e.g. that train and test were carved from the official test split).
+    pub data: Provenance,
     pub norm_mean: Vec<f64>,
     pub norm_std: Vec<f64>,
     /// The class order: task t holds `class_order[t*k .. (t+1)*k]`.
@@ -59,9 +57,7 @@ impl RunResult {
             regimebench_version: env!("CARGO_PKG_VERSION").to_string(),
             isa: regimebench_kernels::active_isa().to_string(),
             config: cfg.clone(),
-            data_notes: ds.provenance.notes.clone(),
-            data_dir: ds.provenance.dir.display().to_string(),
-            train_from_test_split: ds.provenance.train_from_test_split,
+            data: ds.provenance.clone(),
             norm_mean: ds.norm.mean.clone(),
             norm_std: ds.norm.std.clone(),
             class_order: split.perm.clone(),
