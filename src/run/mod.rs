@@ -7,7 +7,7 @@ mod source;
 pub use result::{GroupNorms, RunResult};
 pub use source::DatasetTasks;
 
-use crate::data::{self, DataOptions, DatasetId};
+use crate::data::{self, DataOptions, Dataset, DatasetId};
 use crate::methods::{Method, Naive};
 use crate::nn::{Cnn, Preset};
 use crate::optim::SgdConfig;
@@ -96,14 +96,31 @@ pub fn execute(cfg: &RunConfig, progress: train::Progress) -> anyhow::Result<Run
         ..DataOptions::default()
     };
     let ds = data::load(cfg.dataset, &opts)?;
+    execute_on(cfg, &ds, progress, started)
+}
+
+/// [`execute`] on a dataset already loaded (a sweep loads each dataset once). `started` is when
+/// the run began, for its wall time.
+pub fn execute_on(
+    cfg: &RunConfig,
+    ds: &Dataset,
+    progress: train::Progress,
+    started: Instant,
+) -> anyhow::Result<RunResult> {
+    anyhow::ensure!(
+        ds.id == cfg.dataset,
+        "run configured for {} given {}",
+        cfg.dataset,
+        ds.id
+    );
     let split = data::build_tasks(
-        &ds,
+        ds,
         cfg.order,
         cfg.train_per_task,
         cfg.test_per_task,
         cfg.train.seed,
     )?;
-    let src = DatasetTasks::new(&ds, &split);
+    let src = DatasetTasks::new(ds, &split);
     let mut params = ParamStore::new();
     let heads = match cfg.train.head {
         HeadLayout::Shared => 1,

@@ -1,0 +1,53 @@
+//! Every dataset in ../shared/data trains under every regime R1..R5 and both head layouts (tiny
+//! class-balanced subsets: this checks wiring, not accuracy).
+
+use regimebench::data::{self, DataOptions, DatasetId};
+use regimebench::regime::Regime;
+use regimebench::run::{execute_on, RunConfig};
+use regimebench::train::HeadLayout;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[test]
+fn every_dataset_every_regime_both_heads() {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
+    if !root.join("mnist").is_dir() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI must have ../shared/data beside the checkout"
+        );
+        eprintln!("note: {} is absent; skipping", root.display());
+        return;
+    }
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("regimebench-data-cache");
+    for id in [
+        DatasetId::Mnist,
+        DatasetId::FashionMnist,
+        DatasetId::Kmnist,
+        DatasetId::Cifar100,
+    ] {
+        let mut opts = DataOptions::isolated(&root, &cache);
+        opts.train_from_test_split = id == DatasetId::Kmnist;
+        let ds = data::load(id, &opts).unwrap_or_else(|e| panic!("{id}: {e}"));
+        let k = id.classes_per_task();
+        for d in 1..=5 {
+            for head in [HeadLayout::Shared, HeadLayout::Multi] {
+                let mut cfg = RunConfig::defaults(id, Regime::depth(d));
+                cfg.train.head = head;
+                cfg.train.epochs = 1;
+                cfg.train_per_task = Some(4 * k);
+                cfg.test_per_task = Some(2 * k);
+                let r = execute_on(&cfg, &ds, &mut |_, _, _, _| {}, Instant::now())
+                    .unwrap_or_else(|e| panic!("{id} R{d} {head:?}: {e:#}"));
+                let t = id.tasks();
+                assert_eq!(
+                    (r.accuracy.len(), r.accuracy[0].len()),
+                    (t, t),
+                    "{id} R{d} {head:?}"
+                );
+                assert!(r.accuracy.iter().flatten().all(|a| (0.0..=1.0).contains(a)));
+                assert_eq!(r.data.train_from_test_split, id == DatasetId::Kmnist);
+            }
+        }
+    }
+}
