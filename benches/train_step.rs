@@ -43,6 +43,7 @@ fn random_batch(preset: Preset, n: usize) -> (Tensor, Vec<u32>) {
     )
 }
 
+#[allow(clippy::single_range_in_vec_init)] // one trainable range: the whole buffer
 fn step(c: &mut Criterion) {
     eprintln!("kernel path: {}", regimebench_kernels::active_isa());
     let mut g = c.benchmark_group("step");

@@ -93,6 +93,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // one trainable range: the whole buffer
     fn momentum_and_weight_decay_follow_the_formula() {
         let cfg = SgdConfig {
             lr: 0.1,

@@ -88,6 +88,7 @@ fn forward_loss(
     (tape, z, l)
 }
 
+#[allow(clippy::single_range_in_vec_init)] // one trainable range: the whole buffer
 fn check(preset: Preset, file: &str) {
     let g = load(file);
     let mut p = ParamStore::new();

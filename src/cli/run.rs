@@ -180,7 +180,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             bar.set_prefix(format!("{}", task + 1));
         }
         bar.set_position(step as u64);
-        if step % 10 == 0 || step == steps {
+        if step.is_multiple_of(10) || step == steps {
             bar.set_message(format!("{loss:.4}"));
         }
     };

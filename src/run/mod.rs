@@ -167,7 +167,7 @@ pub fn execute_on(
         })?;
     Ok(RunResult::new(
         cfg,
-        &ds,
+        ds,
         &split,
         &params,
         trained,
