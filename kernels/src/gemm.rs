@@ -1,6 +1,22 @@
-//! Single-precision GEMM. (Interim body: delegates to matrixmultiply until the packed kernels land.)
+//! Single-precision GEMM: the public entry points, their contract checks and the dispatch to one
+//! micro-kernel per instruction set. BLIS-style: the loops and the parallel split are in
+//! `gemm/blocked.rs`, packing in `gemm/pack.rs`, the one register-tile body in `gemm/tile.rs`, its
+//! per-ISA instantiations in `gemm/{avx512,avx2,portable}.rs`, every tuning constant in
+//! `gemm/params.rs`.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod blocked;
+mod pack;
+mod params;
+mod portable;
+mod tile;
 
 use crate::{active_isa, Isa};
+use blocked::{Out, Problem};
+use pack::Strided;
 
 /// Whether a GEMM operand is used as stored (`N`) or transposed (`T`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,10 +30,15 @@ pub enum Trans {
 /// `op(A)` is m×k: with `Trans::N`, A is stored m×k with row stride `lda`; with `Trans::T`, A is
 /// stored k×m with row stride `lda` and used transposed. Likewise `op(B)` is k×n, stored k×n
 /// (`N`) or n×k (`T`) with row stride `ldb`. C is m×n with row stride `ldc`. When `β == 0`, C is
-/// not read (it need not be initialised, and NaNs in it are overwritten).
+/// not read (it need not be initialised, and NaNs in it are overwritten). When `α == 0` or
+/// `k == 0`, A and B are not read and C ← β C.
+///
+/// Runs on the [`active_isa`] path, split over the current rayon pool when m·n·k is large enough.
+/// The split cuts C only, never the k reduction, so results are bit-identical for any thread
+/// count.
 ///
 /// # Panics
-/// When a slice is too short for its shape and stride.
+/// When a slice is too short for its shape and stride, or when `ldc < n` with `m > 1`.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(
     ta: Trans,
@@ -53,9 +74,12 @@ pub fn sgemm(
 }
 
 /// [`sgemm`] on a named path (tests and benchmarks compare the paths).
+///
+/// # Panics
+/// As [`sgemm`], and when this CPU cannot run `isa`.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_with(
-    _isa: Isa,
+    isa: Isa,
     ta: Trans,
     tb: Trans,
     m: usize,
@@ -70,42 +94,82 @@ pub fn sgemm_with(
     c: &mut [f32],
     ldc: usize,
 ) {
+    assert!(
+        isa.is_available(),
+        "sgemm_with: this CPU cannot run the {isa} path"
+    );
+    let a = strided("A", ta, m, k, a, lda);
+    let b = strided("B", tb, k, n, b, ldb);
     if m == 0 || n == 0 {
         return;
     }
-    let (rsa, csa) = match ta {
-        Trans::N => (lda, 1),
-        Trans::T => (1, lda),
+    assert!(
+        m == 1 || ldc >= n,
+        "sgemm: ldc = {ldc} < n = {n} would make rows of C overlap"
+    );
+    let c_len = c.len();
+    assert!(
+        c_len > (m - 1) * ldc + n - 1,
+        "sgemm: C has {c_len} elements, too few for {m}×{n} with ldc = {ldc}"
+    );
+    if k == 0 || alpha == 0.0 {
+        for row in c.chunks_mut(ldc.max(n)).take(m) {
+            let row = &mut row[..n];
+            if beta == 0.0 {
+                row.fill(0.0);
+            } else {
+                row.iter_mut().for_each(|x| *x *= beta);
+            }
+        }
+        return;
+    }
+    let c = Out {
+        ptr: c.as_mut_ptr(),
+        ldc,
     };
-    let (rsb, csb) = match tb {
-        Trans::N => (ldb, 1),
-        Trans::T => (1, ldb),
+    let p = Problem {
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        b,
+        beta,
+        c,
     };
-    assert!(a.len() >= (m - 1) * rsa + k.saturating_sub(1) * csa + usize::from(k > 0));
-    assert!(b.len() >= k.saturating_sub(1) * rsb + (n - 1) * csb + usize::from(k > 0));
-    assert!(c.len() >= (m - 1) * ldc + n);
-    if beta == 0.0 {
-        for i in 0..m {
-            c[i * ldc..i * ldc + n].fill(0.0);
+    use params::*;
+    // SAFETY: `isa.is_available()` was asserted; `strided` and the C asserts above bound every
+    // element the strides reach; rows of C are disjoint (ldc >= n); k > 0.
+    unsafe {
+        match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => blocked::gemm::<avx512::Avx512, AVX512_MR, AVX512_NR>(&p),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma => blocked::gemm::<avx2::Avx2Fma, AVX2_MR, AVX2_NR>(&p),
+            #[cfg(not(target_arch = "x86_64"))]
+            Isa::Avx512 | Isa::Avx2Fma => unreachable!("{isa} is never available off x86_64"),
+            Isa::Portable => blocked::gemm::<portable::Portable, PORTABLE_MR, PORTABLE_NR>(&p),
         }
     }
-    // SAFETY: the asserts above bound every index the strides reach.
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
-            c.as_mut_ptr(),
-            ldc as isize,
-            1,
-        )
+}
+
+/// op(X) (`rows`×`cols`) as strides into `x`, after checking that `x` covers every element.
+fn strided(name: &str, t: Trans, rows: usize, cols: usize, x: &[f32], ld: usize) -> Strided {
+    let (rs, cs) = match t {
+        Trans::N => (ld, 1),
+        Trans::T => (1, ld),
+    };
+    if rows > 0 && cols > 0 {
+        let last = (rows - 1) * rs + (cols - 1) * cs;
+        assert!(
+            x.len() > last,
+            "sgemm: {name} has {} elements, too few for op({name}) {rows}×{cols} ({t:?}, ld = {ld})",
+            x.len()
+        );
+    }
+    Strided {
+        ptr: x.as_ptr(),
+        rs,
+        cs,
     }
 }

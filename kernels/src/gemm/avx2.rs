@@ -1,0 +1,157 @@
+//! AVX2 + FMA micro-kernel: `std::arch` ymm intrinsics, compiled behind `#[target_feature]`.
+
+use super::pack::pack;
+use super::params::{Blocking, AVX2_BLOCKING, AVX2_MR, AVX2_NR};
+use super::tile::{tile_body, MicroKernel, TileOut, Vector};
+use std::arch::x86_64::{
+    __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps,
+    _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
+};
+
+/// The AVX2 + FMA path ([`crate::Isa::Avx2Fma`]).
+pub(super) struct Avx2Fma;
+
+#[derive(Clone, Copy)]
+struct Ymm(__m256);
+
+// SAFETY (every method): the trait's contract is that the CPU has AVX2 + FMA and the pointers
+// cover 8 floats; the methods are inlined into `tile_avx2`, which enables those features.
+impl Vector for Ymm {
+    const LANES: usize = 8;
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Ymm(_mm256_set1_ps(x)) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Ymm(_mm256_loadu_ps(p)) }
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        // SAFETY: see the impl.
+        unsafe { _mm256_storeu_ps(p, self.0) }
+    }
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Ymm(_mm256_mul_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Ymm(_mm256_fmadd_ps(self.0, b.0, c.0)) }
+    }
+    #[inline(always)]
+    unsafe fn prefetch(p: *const f32) {
+        // SAFETY: see the impl; a prefetch never faults.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+}
+
+impl MicroKernel<AVX2_MR, AVX2_NR> for Avx2Fma {
+    const BLOCKING: Blocking = AVX2_BLOCKING;
+    #[inline(always)]
+    unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+        // SAFETY: forwarded contract of `MicroKernel::tile`.
+        unsafe { tile_avx2(k, a, b, out) }
+    }
+    #[inline(always)]
+    unsafe fn pack<const W: usize>(
+        len: usize,
+        kb: usize,
+        src: *const f32,
+        ws: usize,
+        ks: usize,
+        dst: *mut f32,
+    ) {
+        // SAFETY: forwarded contract of `MicroKernel::pack`.
+        unsafe { pack_avx2::<W>(len, kb, src, ws, ks, dst) }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_avx2(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+    // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX2 + FMA.
+    unsafe { tile_body::<Ymm, AVX2_MR, { AVX2_NR / 8 }>(k, a, b, out) }
+}
+
+/// [`pack`] with AVX2, plus a fast path for gathered panels (each line contiguous along the depth:
+/// B transposed, W a multiple of 8): 8 lines × 8 depths at a time, transposed in registers.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn pack_avx2<const W: usize>(
+    len: usize,
+    kb: usize,
+    src: *const f32,
+    ws: usize,
+    ks: usize,
+    dst: *mut f32,
+) {
+    // SAFETY: forwarded contract of `MicroKernel::pack` (this function enables the features): the
+    // fast path reads lines l < len at depths p < kb, and writes the len.div_ceil(W) panels.
+    unsafe {
+        if W & 7 != 0 || ws == 1 || ks != 1 {
+            return pack::<W>(len, kb, src, ws, ks, dst);
+        }
+        let kb8 = kb / 8 * 8;
+        for q in 0..len.div_ceil(W) {
+            let lines = W.min(len - q * W);
+            let l8 = lines / 8 * 8;
+            let (s, d) = (src.add(q * W * ws), dst.add(q * W * kb));
+            for l0 in (0..l8).step_by(8) {
+                for p0 in (0..kb8).step_by(8) {
+                    let mut rows = [_mm256_setzero_ps(); 8];
+                    for (i, row) in rows.iter_mut().enumerate() {
+                        *row = _mm256_loadu_ps(s.add((l0 + i) * ws + p0));
+                    }
+                    for (j, depth) in transpose8(rows).into_iter().enumerate() {
+                        _mm256_storeu_ps(d.add((p0 + j) * W + l0), depth);
+                    }
+                }
+            }
+            // What the 8×8 blocks left: lines past l8 (zero past `lines`), and depths past kb8.
+            for p in 0..kb {
+                for l in if p < kb8 { l8 } else { 0 }..W {
+                    *d.add(p * W + l) = if l < lines { *s.add(l * ws + p) } else { 0.0 };
+                }
+            }
+        }
+    }
+}
+
+/// Transposes an 8×8 block held as 8 rows: output j holds element j of every input row.
+#[inline(always)]
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    // SAFETY: register-only AVX operations; the caller enables AVX2.
+    unsafe {
+        let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+        let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+        let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+        let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+        let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+        let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+        // Elements (0, 4), (1, 5), (2, 6), (3, 7) of rows 0–3 in u0..u3, of rows 4–7 in u4..u7.
+        let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+        let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+        let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+        let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+        let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+        let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+        let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+        let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+        [
+            _mm256_permute2f128_ps::<0x20>(u0, u4),
+            _mm256_permute2f128_ps::<0x20>(u1, u5),
+            _mm256_permute2f128_ps::<0x20>(u2, u6),
+            _mm256_permute2f128_ps::<0x20>(u3, u7),
+            _mm256_permute2f128_ps::<0x31>(u0, u4),
+            _mm256_permute2f128_ps::<0x31>(u1, u5),
+            _mm256_permute2f128_ps::<0x31>(u2, u6),
+            _mm256_permute2f128_ps::<0x31>(u3, u7),
+        ]
+    }
+}

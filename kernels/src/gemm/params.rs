@@ -1,0 +1,74 @@
+//! Every tuning constant of the GEMM, in one place: the register tile of each micro-kernel, the
+//! cache blocking of the loops around it, and the size below which a call stays on one thread.
+//!
+//! The loops (BLIS order, see `blocked.rs`): `jc` over C's columns in steps of `nc` → `pc` over
+//! the depth in steps of `kc` (pack a kc×nc block of B) → `ic` over C's rows in steps of `mc` (pack
+//! an mc×kc block of A) → `jr` over NR-wide micro-panels of B → `ir` over MR-tall micro-panels of
+//! A → one micro-kernel call: an MR×NR tile of C held in registers over kc rank-1 updates.
+
+/// Cache blocking of the loops around one micro-kernel.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Blocking {
+    /// Rows of C per packed A block: cuts the `ic` loop. The mc×kc packed A block is meant to
+    /// stay in L2 while the `jr` loop sweeps the packed B block past it.
+    pub mc: usize,
+    /// Depth of one packed block: cuts the `pc` loop (the k reduction, in order). A kc×NR micro-panel
+    /// of B is meant to stay in L1 while the `ir` loop runs every A micro-panel against it.
+    pub kc: usize,
+    /// Columns of C per packed B block: cuts the `jc` loop. The kc×nc packed B block is meant to
+    /// stay in L3. Also the width of a parallel task when C has many columns.
+    pub nc: usize,
+}
+
+/// AVX2 + FMA register tile: 6 rows × 16 columns = 12 ymm accumulators, plus 2 ymm of B and 1
+/// broadcast of A: 15 of the 16 ymm registers. Per k step: 12 FMAs against 2 loads + 6 broadcasts.
+/// Measured on Zen 3: 4×24 (12 accumulators, but 3 B vectors) spills and ran at half the speed;
+/// this kernel alone, on L1-resident panels, runs at 95% of a pure FMA loop.
+pub(super) const AVX2_MR: usize = 6;
+/// See [`AVX2_MR`].
+pub(super) const AVX2_NR: usize = 16;
+/// AVX2 blocking (Zen 3: 32 KiB L1d, 512 KiB L2 per core). kc·NR·4 B = 16 KiB of B in L1;
+/// mc·kc·4 B = 144 KiB of A in L2; kc·nc·4 B = 4 MiB of B in L3. nc from 256 to 4096 made no
+/// difference beyond the noise on 512³ and the conv shapes.
+pub(super) const AVX2_BLOCKING: Blocking = Blocking {
+    mc: 144,
+    kc: 256,
+    nc: 4096,
+};
+
+/// AVX-512F register tile: 8 rows × 32 columns = 16 zmm accumulators, plus 2 zmm of B and 1
+/// broadcast of A (19 of 32 zmm). MR = 8 divides every channel count of this project's CNNs
+/// (16 … 128) and its batch of 64, so no edge rows are wasted on them.
+pub(super) const AVX512_MR: usize = 8;
+/// See [`AVX512_MR`].
+pub(super) const AVX512_NR: usize = 32;
+/// AVX-512 blocking: kc·NR·4 B = 32 KiB of B per micro-panel (L1 on Zen 4 / Skylake-X), mc·kc·4 B
+/// = 128 KiB of A in L2; kc·nc·4 B = 4 MiB of B in L3.
+pub(super) const AVX512_BLOCKING: Blocking = Blocking {
+    mc: 128,
+    kc: 256,
+    nc: 4096,
+};
+
+/// Portable (`wide::f32x8`) register tile: 4 rows × 8 columns = 4 f32x8 accumulators. On the
+/// x86_64 baseline an f32x8 is two SSE registers, so this uses 8 + 2 + 2 of the 16 xmm registers.
+pub(super) const PORTABLE_MR: usize = 4;
+/// See [`PORTABLE_MR`].
+pub(super) const PORTABLE_NR: usize = 8;
+/// Portable blocking: kc·NR·4 B = 8 KiB of B in L1, mc·kc·4 B = 64 KiB of A in L2.
+pub(super) const PORTABLE_BLOCKING: Blocking = Blocking {
+    mc: 64,
+    kc: 256,
+    nc: 4096,
+};
+
+// The two FMA paths cut the depth identically, so every element of C goes through the same
+// operations on both and their results are bit-identical (kernels/tests/gemm.rs checks it).
+const _: () = assert!(AVX2_BLOCKING.kc == AVX512_BLOCKING.kc);
+
+/// The largest MR·NR above: the size of the scratch tile through which edge tiles are written.
+pub(super) const MAX_TILE: usize = AVX512_MR * AVX512_NR;
+
+/// A call with fewer multiply-adds (m·n·k) than this runs on the calling thread: below it, rayon's
+/// fork-join overhead (a few µs) is no longer small next to the work (about 20 µs on one core).
+pub(super) const PAR_MIN_MACS: usize = 1 << 20;

@@ -1,0 +1,138 @@
+//! The one micro-kernel body, generic over a vector type: an MR×NR tile of C held in registers
+//! over k rank-1 updates, then `C ← α·acc + β·C`. Each ISA file instantiates it inside one
+//! `#[target_feature]` function.
+
+/// The vector operations the micro-kernel needs. Implementations are `#[inline(always)]` so that
+/// they are compiled with the target features of the function they are inlined into.
+pub(super) trait Vector: Copy {
+    /// f32 lanes per vector.
+    const LANES: usize;
+    /// # Safety
+    /// The CPU supports the implementation's instruction set.
+    unsafe fn splat(x: f32) -> Self;
+    /// # Safety
+    /// As [`Vector::splat`], and `p` is valid for reading `LANES` floats (any alignment).
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// As [`Vector::splat`], and `p` is valid for writing `LANES` floats (any alignment).
+    unsafe fn store(self, p: *mut f32);
+    /// # Safety
+    /// As [`Vector::splat`].
+    unsafe fn mul(self, b: Self) -> Self;
+    /// `self · b + c`, fused where the instruction set has FMA.
+    ///
+    /// # Safety
+    /// As [`Vector::splat`].
+    unsafe fn mul_add(self, b: Self, c: Self) -> Self;
+    /// Hints that the cache line holding `p` is about to be accessed; a no-op by default.
+    ///
+    /// # Safety
+    /// As [`Vector::splat`] (`p` need not be valid: a prefetch never faults).
+    #[inline(always)]
+    unsafe fn prefetch(_p: *const f32) {}
+}
+
+/// Where and how a micro-kernel writes its tile: rows `0..rows` (at most MR) of NR floats at
+/// `c`, row stride `ldc`, as `C ← α·acc + β·C`; when `β == 0`, C is not read.
+#[derive(Clone, Copy)]
+pub(super) struct TileOut {
+    pub c: *mut f32,
+    pub ldc: usize,
+    pub rows: usize,
+    pub alpha: f32,
+    pub beta: f32,
+}
+
+/// A micro-kernel with an MR×NR register tile, and the blocking tuned for it.
+pub(super) trait MicroKernel<const MR: usize, const NR: usize> {
+    /// The cache blocking of the loops around this kernel.
+    const BLOCKING: super::params::Blocking;
+
+    /// `C ← α · Ã B̃ + β C` on one tile, where `Ã` is a packed MR×k micro-panel (k columns of MR
+    /// values) and `B̃` a packed k×NR micro-panel (k rows of NR values); C is described by `out`.
+    ///
+    /// # Safety
+    /// The CPU supports the kernel's instruction set; `a` is valid for reading MR·k floats, `b`
+    /// for NR·k floats; `out.c` is valid for reading and writing `out.rows` ≤ MR rows of NR floats
+    /// with row stride `out.ldc`, and overlaps neither.
+    unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut);
+
+    /// [`pack`](super::pack::pack) compiled for this kernel's instruction set.
+    ///
+    /// # Safety
+    /// As [`pack`](super::pack::pack), and the CPU supports the kernel's instruction set.
+    #[inline(always)]
+    unsafe fn pack<const W: usize>(
+        len: usize,
+        kb: usize,
+        src: *const f32,
+        ws: usize,
+        ks: usize,
+        dst: *mut f32,
+    ) {
+        // SAFETY: forwarded contract.
+        unsafe { super::pack::pack::<W>(len, kb, src, ws, ks, dst) }
+    }
+}
+
+/// The shared body of every micro-kernel: MR rows × NV vectors of `V`.
+///
+/// Every element of C goes through the same operations whatever its position in the tile, and
+/// the accumulation runs over k in order, so the result does not depend on how C is tiled.
+///
+/// # Safety
+/// As [`MicroKernel::tile`] with NR = NV · `V::LANES`.
+#[inline(always)]
+pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const NV: usize>(
+    k: usize,
+    a: *const f32,
+    b: *const f32,
+    out: TileOut,
+) {
+    let nr = NV * V::LANES;
+    let TileOut {
+        c,
+        ldc,
+        rows,
+        alpha,
+        beta,
+    } = out;
+    // SAFETY: the caller guarantees the instruction set, that `a` and `b` cover MR·k and NR·k
+    // floats, and that `c` covers `rows` rows of NR floats at stride `ldc`; every offset below is
+    // inside those ranges.
+    unsafe {
+        // C is used only after the k loop: start loading its rows (first and last line of each).
+        for i in 0..rows {
+            V::prefetch(c.add(i * ldc));
+            V::prefetch(c.add(i * ldc + nr - 1));
+        }
+        let mut acc = [[V::splat(0.0); NV]; MR];
+        for p in 0..k {
+            let bp = b.add(p * nr);
+            let mut bv = [V::splat(0.0); NV];
+            for (j, b_j) in bv.iter_mut().enumerate() {
+                *b_j = V::load(bp.add(j * V::LANES));
+            }
+            let ap = a.add(p * MR);
+            for (i, row) in acc.iter_mut().enumerate() {
+                let a_i = V::splat(*ap.add(i));
+                for (acc_ij, &b_j) in row.iter_mut().zip(&bv) {
+                    *acc_ij = a_i.mul_add(b_j, *acc_ij);
+                }
+            }
+        }
+        let alpha_v = V::splat(alpha);
+        let beta_v = V::splat(beta);
+        for (i, row) in acc.iter().enumerate().take(rows) {
+            for (j, acc_ij) in row.iter().enumerate() {
+                let cp = c.add(i * ldc + j * V::LANES);
+                let out = if beta == 0.0 {
+                    acc_ij.mul(alpha_v)
+                } else {
+                    acc_ij.mul_add(alpha_v, V::load(cp).mul(beta_v))
+                };
+                out.store(cp);
+            }
+        }
+    }
+}
