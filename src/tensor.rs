@@ -23,17 +23,11 @@ impl Tensor {
             data,
         }
     }
-    pub fn zeros(shape: &[usize]) -> Self {
-        Tensor::new(shape, vec![0.0; shape.iter().product()])
-    }
     pub fn shape(&self) -> &[usize] {
         &self.shape
     }
     pub fn data(&self) -> &[f32] {
         &self.data
-    }
-    pub fn data_mut(&mut self) -> &mut [f32] {
-        &mut self.data
     }
     pub fn into_parts(self) -> (Vec<usize>, Vec<f32>) {
         (self.shape, self.data)
@@ -43,15 +37,5 @@ impl Tensor {
     }
     pub fn is_empty(&self) -> bool {
         self.data.is_empty()
-    }
-    /// `(n, c, h, w)` of a 4-D tensor.
-    ///
-    /// # Panics
-    /// When the tensor is not 4-D.
-    pub fn nchw(&self) -> (usize, usize, usize, usize) {
-        match self.shape[..] {
-            [n, c, h, w] => (n, c, h, w),
-            _ => panic!("expected an NCHW tensor, got shape {:?}", self.shape),
-        }
     }
 }

@@ -9,45 +9,39 @@ use rayon::prelude::*;
 /// Elements per rayon task for the ReLU kernels (256 KiB of f32): smaller arrays run in one pass.
 const RELU_CHUNK: usize = 1 << 16;
 
-/// `y = max(x, 0)` (a NaN gives 0). Overwrites `y`.
-///
-/// # Panics
-/// When `x` and `y` differ in length.
-pub fn relu_fwd(x: &[f32], y: &mut [f32]) {
-    assert_eq!(x.len(), y.len(), "relu_fwd: x and y lengths");
-    let body = |(y, x): (&mut [f32], &[f32])| {
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = x.max(0.0);
+/// `x ← max(x, 0)` in place (the tape hands over a buffer it no longer needs).
+pub fn relu_fwd(x: &mut [f32]) {
+    let body = |x: &mut [f32]| {
+        for v in x {
+            *v = v.max(0.0);
         }
     };
     if x.len() <= RELU_CHUNK {
-        body((y, x));
+        body(x);
     } else {
-        y.par_chunks_mut(RELU_CHUNK)
-            .zip(x.par_chunks(RELU_CHUNK))
-            .for_each(body);
+        x.par_chunks_mut(RELU_CHUNK).for_each(body);
     }
 }
 
-/// `dx = dy · [y > 0]`, from the ReLU's output `y`. Overwrites `dx`.
+/// `d ← d · [y > 0]` in place: turns ∂L/∂y into ∂L/∂x, from the ReLU's output `y`.
 ///
 /// # Panics
-/// When the three lengths differ.
-pub fn relu_bwd(y: &[f32], dy: &[f32], dx: &mut [f32]) {
-    assert!(
-        y.len() == dy.len() && dy.len() == dx.len(),
-        "relu_bwd: y, dy and dx lengths"
-    );
-    let body = |(dx, (dy, y)): (&mut [f32], (&[f32], &[f32]))| {
-        for ((dx, &dy), &y) in dx.iter_mut().zip(dy).zip(y) {
-            *dx = if y > 0.0 { dy } else { 0.0 };
+/// When the two lengths differ.
+pub fn relu_bwd(y: &[f32], d: &mut [f32]) {
+    assert_eq!(y.len(), d.len(), "relu_bwd: y and d lengths");
+    let body = |(d, y): (&mut [f32], &[f32])| {
+        for (d, &y) in d.iter_mut().zip(y) {
+            if y <= 0.0 || y.is_nan() {
+                *d = 0.0;
+            }
         }
     };
     if y.len() <= RELU_CHUNK {
-        body((dx, (dy, y)));
+        body((d, y));
     } else {
-        let inputs = dy.par_chunks(RELU_CHUNK).zip(y.par_chunks(RELU_CHUNK));
-        dx.par_chunks_mut(RELU_CHUNK).zip(inputs).for_each(body);
+        d.par_chunks_mut(RELU_CHUNK)
+            .zip(y.par_chunks(RELU_CHUNK))
+            .for_each(body);
     }
 }
 

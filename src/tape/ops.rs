@@ -73,9 +73,14 @@ impl Tape {
         self.push(shape, y, Op::Conv2d { x, w, b, geom }, needs)
     }
 
+    /// `max(x, 0)`. When `x` is a conv or linear output, whose backward needs only its own
+    /// input, the ReLU takes `x`'s buffer over instead of copying it (`value(x)` is then empty).
     pub fn relu(&mut self, x: NodeId) -> NodeId {
-        let mut y = vec![0.0; self.value(x).len()];
-        k::relu_fwd(self.value(x), &mut y);
+        let mut y = match self.nodes[x.0].op {
+            Op::Conv2d { .. } | Op::Linear { .. } => std::mem::take(&mut self.nodes[x.0].value),
+            _ => self.value(x).to_vec(),
+        };
+        k::relu_fwd(&mut y);
         let (shape, needs) = (self.shape(x).to_vec(), self.needs_grad(x));
         self.push(shape, y, Op::Relu { x }, needs)
     }
@@ -158,7 +163,7 @@ impl Tape {
 pub(super) fn backward(
     tape: &Tape,
     id: NodeId,
-    dy: Vec<f32>,
+    mut dy: Vec<f32>,
     sink: &mut GradSink,
 ) -> Vec<(NodeId, Vec<f32>)> {
     let needs = |x: NodeId| tape.needs_grad(x);
@@ -182,9 +187,8 @@ pub(super) fn backward(
             }
         }
         Op::Relu { x } => {
-            let mut dx = vec![0.0; dy.len()];
-            k::relu_bwd(&tape.nodes[id.0].value, &dy, &mut dx);
-            out.push((*x, dx));
+            k::relu_bwd(&tape.nodes[id.0].value, &mut dy);
+            out.push((*x, dy));
         }
         Op::MaxPool2 { x, argmax } => {
             let mut dx = vec![0.0; tape.value(*x).len()];

@@ -8,7 +8,7 @@ use crate::tape::Tape;
 use crate::tensor::Tensor;
 
 /// Images per forward pass while filling the cache (any size gives the same features).
-const FILL_BATCH: usize = 256;
+const FILL_BATCH: usize = 64;
 
 /// The input of group `from` for every training image of one task, in position order.
 pub struct PrefixCache {
