@@ -163,6 +163,16 @@ fn bad_flags_and_missing_data_are_clear_errors() {
     assert!(!ok && err.contains("cannot be used with"), "{err}");
     let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--lr=-1"]);
     assert!(!ok && err.contains("--lr"), "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_regimebench"))
+        .args(["data", "status"])
+        .env("REGIMEBENCH_ISA", "sse9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("REGIMEBENCH_ISA=sse9"),
+        "{err}"
+    );
     let (ok, _, err) = regimebench(&["run", "--dataset", "nope"]);
     assert!(!ok && err.contains("nope"), "{err}");
     if let Some(data) = shared_data() {
