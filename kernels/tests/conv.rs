@@ -2,6 +2,7 @@
 //! small-integer inputs, bit-identically across rayon thread counts, and on the protocol's layers.
 //! (Each GEMM path is exercised by the unit test in src/conv/tests.rs.)
 
+mod common;
 use regimebench_kernels::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, reference, ConvGeom};
 
 /// Allowed error per summed product of two values in [-1, 1]: a `k`-term f32 dot product is off by
@@ -10,13 +11,10 @@ const TOL_PER_TERM: f64 = f32::EPSILON as f64;
 
 /// Deterministic values: uniform in [-1, 1), or integers in [-2, 2] when `ints`.
 fn values(len: usize, seed: u64, ints: bool) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = common::Lcg::new(seed);
     (0..len)
         .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (s >> 40) as f32 / (1u64 << 24) as f32;
+            let u = rng.unit();
             if ints {
                 (u * 5.0).floor() - 2.0
             } else {

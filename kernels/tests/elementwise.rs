@@ -1,6 +1,7 @@
 //! ReLU, row bias, row sums and softmax cross-entropy: hand-derived cases, the f64 reference,
 //! stability on extreme logits, the label contract, and bit-identity across thread counts.
 
+mod common;
 use regimebench_kernels::{add_bias_rows, reference, relu_bwd, relu_fwd, softmax_xent, sum_rows};
 
 /// Softmax cross-entropy is computed in f64 and rounded once: its outputs are within one f32
@@ -9,15 +10,8 @@ const XENT_REL_TOL: f64 = f32::EPSILON as f64;
 const XENT_ABS_TOL: f64 = 1e-12;
 
 fn values(len: usize, seed: u64, scale: f32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0) * scale
-        })
-        .collect()
+    let mut rng = common::Lcg::new(seed);
+    (0..len).map(|_| (rng.unit() * 2.0 - 1.0) * scale).collect()
 }
 
 #[test]

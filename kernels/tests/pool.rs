@@ -1,18 +1,14 @@
 //! Max-pooling against `reference::maxpool2_fwd` (exact: both pick the first maximum), its
 //! backward against a one-pass scatter, on odd and tiny planes, ties, and both thread counts.
 
+mod common;
 use regimebench_kernels::{maxpool2_bwd, maxpool2_fwd, reference};
 
 /// Deterministic values: integers in `0..levels` (many ties when `levels` is small).
 fn values(len: usize, seed: u64, levels: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = common::Lcg::new(seed);
     (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 33) % levels) as f32 - (levels / 2) as f32
-        })
+        .map(|_| ((rng.next_u64() >> 33) % levels) as f32 - (levels / 2) as f32)
         .collect()
 }
 

@@ -1,0 +1,22 @@
+//! A tiny deterministic generator shared by the kernel tests (no dependency, same stream everywhere).
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+/// A 64-bit linear congruential stream (Knuth's MMIX constants), seeded by a scrambled seed.
+pub struct Lcg(u64);
+
+impl Lcg {
+    pub fn new(seed: u64) -> Self {
+        Lcg(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0
+    }
+    /// Uniform in [0, 1), 24 bits.
+    pub fn unit(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
