@@ -108,7 +108,8 @@ fn pool_relu(c: &mut Criterion) {
         });
         k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
         group.bench_function(format!("maxpool2_bwd/{threads}"), |bench| {
-            pool.install(|| bench.iter(|| k::maxpool2_bwd(&dy, &arg, &mut dx)))
+            let run = || k::maxpool2_bwd(planes, side, side, &dy, &arg, &mut dx);
+            pool.install(|| bench.iter(run))
         });
         group.bench_function(format!("relu_fwd/{threads}"), |bench| {
             pool.install(|| bench.iter(|| k::relu_fwd(&mut relu_y)))

@@ -6,13 +6,12 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::Rng;
+use regimebench::bench::StepBench;
 use regimebench::methods::Naive;
 use regimebench::nn::{Cnn, Preset};
-use regimebench::optim::{Sgd, SgdConfig};
-use regimebench::params::{Group, ParamStore};
+use regimebench::optim::SgdConfig;
+use regimebench::params::ParamStore;
 use regimebench::regime::Regime;
-use regimebench::tape::Tape;
-use regimebench::tensor::Tensor;
 use regimebench::train::{train, HeadLayout, Part, TaskSource, TrainConfig};
 
 const BATCH: usize = 64;
@@ -31,50 +30,20 @@ fn threads() -> Vec<usize> {
     }
 }
 
-fn random_batch(preset: Preset, n: usize) -> (Tensor, Vec<u32>) {
-    let (c, h, w) = preset.input_chw();
-    let mut rng = regimebench::rng::stream("bench", &[]);
-    let x = (0..n * c * h * w)
-        .map(|_| rng.gen::<f32>() * 2.0 - 1.0)
-        .collect();
-    (
-        Tensor::new(&[n, c, h, w], x),
-        (0..n as u32).map(|i| i % 2).collect(),
-    )
-}
-
-#[allow(clippy::single_range_in_vec_init)] // one trainable range: the whole buffer
 fn step(c: &mut Criterion) {
     eprintln!("kernel path: {}", regimebench_kernels::active_isa());
     let mut g = c.benchmark_group("step");
     g.throughput(Throughput::Elements(BATCH as u64));
     for preset in [Preset::Small, Preset::Cifar] {
-        let mut p = ParamStore::new();
-        let net = Cnn::new(preset, 2, 1, &mut p);
-        net.init(&mut p, 0);
-        let (x, y) = random_batch(preset, BATCH);
-        let mut sgd = Sgd::new(SGD, p.len());
-        let all = [0..p.len()];
-        let mut grads = vec![0.0; p.len()];
         for t in threads() {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
                 .unwrap();
+            let mut bench = StepBench::new(preset, BATCH);
             g.bench_function(
                 BenchmarkId::new(format!("{preset:?}"), format!("{t}threads")),
-                |b| {
-                    pool.install(|| {
-                        b.iter(|| {
-                            let mut tape = Tape::new(&p, &Group::ALL);
-                            let xi = tape.input(x.clone());
-                            let z = net.forward(&mut tape, &p, xi, 0);
-                            let l = tape.softmax_xent(z, &y);
-                            tape.backward(l, &p, &mut grads);
-                            sgd.step(p.flat_mut(), &grads, &all);
-                        })
-                    })
-                },
+                |b| pool.install(|| b.iter(|| bench.step())),
             );
         }
     }

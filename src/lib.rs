@@ -3,6 +3,7 @@
 //! Dependencies point one way: `kernels <- tensor <- tape <- nn <- optim <- train <- main`;
 //! `data` and `metrics` stand beside them.
 
+pub mod bench;
 pub mod data;
 pub mod methods;
 pub mod metrics;

@@ -9,11 +9,13 @@ use rayon::prelude::*;
 /// Elements per rayon task for the ReLU kernels (256 KiB of f32): smaller arrays run in one pass.
 const RELU_CHUNK: usize = 1 << 16;
 
-/// `x ← max(x, 0)` in place (the tape hands over a buffer it no longer needs).
+/// `x ← max(x, 0)` in place (the tape hands over a buffer it no longer needs). A NaN stays NaN,
+/// so a diverging network is seen at the loss; −0 becomes +0.
 pub fn relu_fwd(x: &mut [f32]) {
     let body = |x: &mut [f32]| {
         for v in x {
-            *v = v.max(0.0);
+            // A select, not a branch: vectorises.
+            *v = if *v > 0.0 || v.is_nan() { *v } else { 0.0 };
         }
     };
     if x.len() <= RELU_CHUNK {
@@ -31,9 +33,8 @@ pub fn relu_bwd(y: &[f32], d: &mut [f32]) {
     assert_eq!(y.len(), d.len(), "relu_bwd: y and d lengths");
     let body = |(d, y): (&mut [f32], &[f32])| {
         for (d, &y) in d.iter_mut().zip(y) {
-            if y <= 0.0 || y.is_nan() {
-                *d = 0.0;
-            }
+            // A select, not a conditional store: vectorises. A NaN `y` passes no gradient.
+            *d = if y > 0.0 { *d } else { 0.0 };
         }
     };
     if y.len() <= RELU_CHUNK {

@@ -1,29 +1,23 @@
-//! 2×2 max-pooling, stride 2, floor (a 7×7 plane pools to 3×3): forward with argmax, backward.
+//! 2×2 max-pooling, stride 2, floor (a 7×7 plane pools to 3×3): forward with the position of
+//! each window's maximum, and the backward that routes each gradient to that position.
 //!
-//! The forward splits over planes (each output is one window's comparison chain, so any split gives
-//! the same bits). The backward writes each `dy` to one `dx` element; it splits `dx` into ranges
-//! that the argmax of consecutive `dy` chunks fall into, when those ranges are disjoint and in
-//! order (always, for an argmax from [`maxpool2_fwd`]), and otherwise runs in one pass.
+//! A window's position is 0 (top left), 1 (top right), 2 (bottom left) or 3 (bottom right): one
+//! byte per output instead of an index into `x`, so the backward knows every `dx` element it
+//! writes and overwrites `dx` whole (no zeroing pass, no scatter). Both passes split over planes
+//! and compute each window alone, so any split gives the same bits.
 
 use rayon::prelude::*;
 
 /// Outputs per rayon task: below this a task costs more to schedule than to run.
 const MIN_OUTPUTS_PER_TASK: usize = 4096;
 
-/// Pools `planes` planes of `h×w` from `x` into `y` (`planes × h/2 × w/2`), recording in `argmax`
-/// the flat index into `x` of each window's first maximum (row-major window order; a NaN is never
-/// greater, so it wins only in the first position). Overwrites `y` and `argmax`.
+/// Pools `planes` planes of `h×w` from `x` into `y` (`planes × h/2 × w/2`), recording in `pos`
+/// the position (0..4, row-major) of each window's first maximum in row-major order (a NaN is
+/// never greater, so it wins only in the first position). Overwrites `y` and `pos`.
 ///
 /// # Panics
-/// When a slice length does not match the shape, or `x` has `2^32` or more elements.
-pub fn maxpool2_fwd(
-    planes: usize,
-    h: usize,
-    w: usize,
-    x: &[f32],
-    y: &mut [f32],
-    argmax: &mut [u32],
-) {
+/// When a slice length does not match the shape.
+pub fn maxpool2_fwd(planes: usize, h: usize, w: usize, x: &[f32], y: &mut [f32], pos: &mut [u8]) {
     let out_plane = (h / 2) * (w / 2);
     assert_eq!(
         x.len(),
@@ -31,100 +25,85 @@ pub fn maxpool2_fwd(
         "maxpool2_fwd: x length for {planes}×{h}×{w}"
     );
     assert_eq!(y.len(), planes * out_plane, "maxpool2_fwd: y length");
-    assert_eq!(argmax.len(), y.len(), "maxpool2_fwd: argmax length");
-    assert!(
-        u32::try_from(x.len()).is_ok(),
-        "maxpool2_fwd: x too long for u32 argmax"
-    );
+    assert_eq!(pos.len(), y.len(), "maxpool2_fwd: pos length");
     if out_plane == 0 {
         return;
     }
-    let per_task = MIN_OUTPUTS_PER_TASK.div_ceil(out_plane);
     y.par_chunks_mut(out_plane)
-        .zip(argmax.par_chunks_mut(out_plane))
-        .enumerate()
-        .with_min_len(per_task)
-        .for_each(|(p, (y, arg))| pool_plane(&x[p * h * w..][..h * w], w, p * h * w, y, arg));
+        .zip(pos.par_chunks_mut(out_plane))
+        .zip(x.par_chunks(h * w))
+        .with_min_len(MIN_OUTPUTS_PER_TASK.div_ceil(out_plane))
+        .for_each(|((y, pos), x)| pool_plane(x, w, y, pos));
 }
 
-/// One plane `x` (rows of width `w`, flat offset `base` in the whole input) into `y` and `arg`.
-fn pool_plane(x: &[f32], w: usize, base: usize, y: &mut [f32], arg: &mut [u32]) {
+/// One plane: output row `i` reads input rows `2i` and `2i + 1`.
+fn pool_plane(x: &[f32], w: usize, y: &mut [f32], pos: &mut [u8]) {
     let ow = w / 2;
-    let rows = y.chunks_exact_mut(ow).zip(arg.chunks_exact_mut(ow));
-    for (i, (y, arg)) in rows.enumerate() {
+    let rows = y.chunks_exact_mut(ow).zip(pos.chunks_exact_mut(ow));
+    for (i, (y, pos)) in rows.enumerate() {
         let top = &x[2 * i * w..][..2 * ow];
         let bottom = &x[(2 * i + 1) * w..][..2 * ow];
-        let row_base = (base + 2 * i * w) as u32;
         let windows = top.chunks_exact(2).zip(bottom.chunks_exact(2));
-        for (j, ((y, arg), (t, b))) in y.iter_mut().zip(arg.iter_mut()).zip(windows).enumerate() {
-            let (mut best, mut at) = (t[0], 0);
-            for (v, off) in [(t[1], 1), (b[0], w as u32), (b[1], w as u32 + 1)] {
-                if v > best {
-                    (best, at) = (v, off);
-                }
-            }
-            *y = best;
-            *arg = row_base + 2 * j as u32 + at;
+        for ((y, pos), (t, b)) in y.iter_mut().zip(pos.iter_mut()).zip(windows) {
+            // The first maximum of t0, t1, b0, b1: the first of each pair unless the second is
+            // strictly greater, then the bottom pair's only if strictly greater. A NaN that is not
+            // first must lose, so a NaN b0 yields to b1. Branch-free, so the loop vectorises.
+            let t_right = t[1] > t[0];
+            let t_max = if t_right { t[1] } else { t[0] };
+            let b_right = b[1] > b[0] || b[0].is_nan();
+            let b_max = if b_right { b[1] } else { b[0] };
+            let bottom_wins = b_max > t_max;
+            *y = if bottom_wins { b_max } else { t_max };
+            let right = if bottom_wins { b_right } else { t_right };
+            *pos = (u8::from(bottom_wins) << 1) | u8::from(right);
         }
     }
 }
 
-/// `dy` chunk length per task of [`maxpool2_bwd`].
-const BWD_CHUNK: usize = 16384;
-
-/// Routes each `dy` to the input position `argmax` names: `dx = 0`, then `dx[argmax[i]] += dy[i]`
-/// in order of `i`. Overwrites `dx`.
+/// `dx = ∂L/∂x` from `dy = ∂L/∂y` and the forward's `pos`: each window's `dy` goes to its
+/// maximum, every other element of `dx` (the window's others, and the last row or column of an
+/// odd plane) is zero. Overwrites `dx`.
 ///
 /// # Panics
-/// When `argmax` and `dy` differ in length or an index is out of `dx`.
-pub fn maxpool2_bwd(dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+/// When a slice length does not match the shape, or a position is not below 4.
+pub fn maxpool2_bwd(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8], dx: &mut [f32]) {
+    let out_plane = (h / 2) * (w / 2);
     assert_eq!(
-        dy.len(),
-        argmax.len(),
-        "maxpool2_bwd: dy and argmax lengths"
+        dx.len(),
+        planes * h * w,
+        "maxpool2_bwd: dx length for {planes}×{h}×{w}"
     );
-    let Some(cuts) = disjoint_cuts(argmax, dx.len()) else {
-        return scatter(dy, argmax, 0, dx);
-    };
-    let mut parts = Vec::with_capacity(cuts.len());
-    let mut rest = dx;
-    let mut start = 0;
-    for &end in &cuts {
-        let (part, tail) = rest.split_at_mut(end - start);
-        parts.push((start, part));
-        (rest, start) = (tail, end);
+    assert_eq!(dy.len(), planes * out_plane, "maxpool2_bwd: dy length");
+    assert_eq!(pos.len(), dy.len(), "maxpool2_bwd: pos length");
+    assert!(
+        pos.iter().all(|&p| p < 4),
+        "maxpool2_bwd: a window position is not in 0..4"
+    );
+    if out_plane == 0 {
+        dx.fill(0.0);
+        return;
     }
-    parts
-        .into_par_iter()
-        .zip(dy.par_chunks(BWD_CHUNK).zip(argmax.par_chunks(BWD_CHUNK)))
-        .for_each(|((start, dx), (dy, arg))| scatter(dy, arg, start, dx));
+    dx.par_chunks_mut(h * w)
+        .zip(dy.par_chunks(out_plane))
+        .zip(pos.par_chunks(out_plane))
+        .with_min_len(MIN_OUTPUTS_PER_TASK.div_ceil(out_plane))
+        .for_each(|((dx, dy), pos)| unpool_plane(dy, pos, w, dx));
 }
 
-/// Where to cut `dx` (of length `len`) so that the `k`-th part holds every index of the `k`-th
-/// chunk of `argmax`: the end of each part, the last being `len`. `None` when the chunks' index
-/// ranges overlap or are out of order (or there is only one chunk).
-fn disjoint_cuts(argmax: &[u32], len: usize) -> Option<Vec<usize>> {
-    if argmax.len() <= BWD_CHUNK {
-        return None;
-    }
-    let ranges: Vec<(u32, u32)> = argmax
-        .par_chunks(BWD_CHUNK)
-        .map(|c| {
-            c.iter()
-                .fold((u32::MAX, 0), |(lo, hi), &i| (lo.min(i), hi.max(i)))
-        })
-        .collect();
-    let ordered = ranges.windows(2).all(|r| r[0].1 < r[1].0);
-    let fits = ranges.last().is_some_and(|r| (r.1 as usize) < len);
-    let mut cuts: Vec<usize> = ranges[1..].iter().map(|r| r.0 as usize).collect();
-    cuts.push(len);
-    (ordered && fits).then_some(cuts)
-}
-
-/// `dx = 0`, then `dx[i − start] += dy` for each `(dy, i)`, in order.
-fn scatter(dy: &[f32], argmax: &[u32], start: usize, dx: &mut [f32]) {
-    dx.fill(0.0);
-    for (&d, &i) in dy.iter().zip(argmax) {
-        dx[i as usize - start] += d;
+/// One plane of [`maxpool2_bwd`].
+fn unpool_plane(dy: &[f32], pos: &[u8], w: usize, dx: &mut [f32]) {
+    let ow = w / 2;
+    let (pairs, odd_rows) = dx.split_at_mut(dy.len() / ow.max(1) * 2 * w);
+    odd_rows.fill(0.0);
+    let rows = dy.chunks_exact(ow).zip(pos.chunks_exact(ow));
+    for ((dy, pos), dx) in rows.zip(pairs.chunks_exact_mut(2 * w)) {
+        let (top, bottom) = dx.split_at_mut(w);
+        top[2 * ow..].fill(0.0);
+        bottom[2 * ow..].fill(0.0);
+        let windows = top.chunks_exact_mut(2).zip(bottom.chunks_exact_mut(2));
+        for ((&d, &p), (t, b)) in dy.iter().zip(pos).zip(windows) {
+            let at = |q: u8| if p == q { d } else { 0.0 };
+            (t[0], t[1], b[0], b[1]) = (at(0), at(1), at(2), at(3));
+        }
     }
 }

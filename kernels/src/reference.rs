@@ -116,28 +116,25 @@ pub fn conv2d_bwd_weight(g: &ConvGeom, x: &[f32], dy: &[f32]) -> (Vec<f64>, Vec<
     (dw, db)
 }
 
-/// Max-pool 2×2, stride 2, floor: returns the pooled values and, for each, the flat index into
-/// `x` of the first maximum in row-major window order.
-pub fn maxpool2_fwd(planes: usize, h: usize, w: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+/// Max-pool 2×2, stride 2, floor: returns the pooled values and, for each, the position in its
+/// window (0..4, row-major) of the first maximum in row-major order.
+pub fn maxpool2_fwd(planes: usize, h: usize, w: usize, x: &[f32]) -> (Vec<f32>, Vec<u8>) {
     let (oh, ow) = (h / 2, w / 2);
     let mut y = Vec::with_capacity(planes * oh * ow);
-    let mut arg = Vec::with_capacity(planes * oh * ow);
+    let mut pos = Vec::with_capacity(planes * oh * ow);
     for p in 0..planes {
         for i in 0..oh {
             for j in 0..ow {
-                let mut best = p * h * w + 2 * i * w + 2 * j;
-                for (u, v) in [(0, 1), (1, 0), (1, 1)] {
-                    let idx = p * h * w + (2 * i + u) * w + 2 * j + v;
-                    if x[idx] > x[best] {
-                        best = idx;
-                    }
-                }
-                y.push(x[best]);
-                arg.push(best as u32);
+                let at = |q: u8| {
+                    x[p * h * w + (2 * i + usize::from(q / 2)) * w + 2 * j + usize::from(q % 2)]
+                };
+                let best = (1..4).fold(0, |best, q| if at(q) > at(best) { q } else { best });
+                y.push(at(best));
+                pos.push(best);
             }
         }
     }
-    (y, arg)
+    (y, pos)
 }
 
 /// Mean softmax cross-entropy over `rows` rows of `k` logits, and its gradient with respect to the

@@ -33,9 +33,15 @@ fn relu_forward_and_backward() {
             .zip(&y)
             .all(|((&dx, &dy), &y)| dx == if y > 0.0 { dy } else { 0.0 }));
     }
-    let mut y = [-0.0, f32::NAN, 2.0];
+    let mut y = [-0.0, f32::NAN, 2.0, -1.0];
     relu_fwd(&mut y);
-    assert_eq!(y, [0.0, 0.0, 2.0]);
+    assert_eq!(
+        y.map(f32::to_bits),
+        [0.0, f32::NAN, 2.0, 0.0].map(f32::to_bits)
+    );
+    let mut d = [1.0; 4];
+    relu_bwd(&y, &mut d);
+    assert_eq!(d, [0.0, 0.0, 1.0, 0.0], "no gradient through 0 or NaN");
 }
 
 #[test]

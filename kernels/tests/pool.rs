@@ -1,5 +1,5 @@
 //! Max-pooling against `reference::maxpool2_fwd` (exact: both pick the first maximum), its
-//! backward against a one-pass scatter, on odd and tiny planes, ties, and both thread counts.
+//! backward against a naive unpooling, on odd and tiny planes, ties, NaN, and both thread counts.
 
 mod common;
 use regimebench_kernels::{maxpool2_bwd, maxpool2_fwd, reference};
@@ -12,25 +12,33 @@ fn values(len: usize, seed: u64, levels: u64) -> Vec<f32> {
         .collect()
 }
 
-fn pool(planes: usize, h: usize, w: usize, x: &[f32]) -> (Vec<f32>, Vec<u32>) {
+fn pool(planes: usize, h: usize, w: usize, x: &[f32]) -> (Vec<f32>, Vec<u8>) {
     let len = planes * (h / 2) * (w / 2);
-    let (mut y, mut arg) = (vec![f32::NAN; len], vec![u32::MAX; len]);
-    maxpool2_fwd(planes, h, w, x, &mut y, &mut arg);
-    (y, arg)
+    let (mut y, mut pos) = (vec![f32::NAN; len], vec![u8::MAX; len]);
+    maxpool2_fwd(planes, h, w, x, &mut y, &mut pos);
+    (y, pos)
 }
 
-/// `dx[argmax[i]] += dy[i]` in one pass: what the backward must equal bit for bit.
-fn scatter(dy: &[f32], arg: &[u32], len: usize) -> Vec<f32> {
-    let mut dx = vec![0.0; len];
-    for (&d, &i) in dy.iter().zip(arg) {
-        dx[i as usize] += d;
-    }
+/// Starts from NaN everywhere, so an element the backward fails to write shows.
+fn unpool(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8]) -> Vec<f32> {
+    let mut dx = vec![f32::NAN; planes * h * w];
+    maxpool2_bwd(planes, h, w, dy, pos, &mut dx);
     dx
 }
 
-fn unpool(dy: &[f32], arg: &[u32], len: usize) -> Vec<f32> {
-    let mut dx = vec![f32::NAN; len];
-    maxpool2_bwd(dy, arg, &mut dx);
+/// The backward written out: zeros, then each `dy` at its window's position.
+fn naive_unpool(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8]) -> Vec<f32> {
+    let (oh, ow) = (h / 2, w / 2);
+    let mut dx = vec![0.0; planes * h * w];
+    for p in 0..planes {
+        for i in 0..oh {
+            for j in 0..ow {
+                let o = (p * oh + i) * ow + j;
+                let (u, v) = (usize::from(pos[o] / 2), usize::from(pos[o] % 2));
+                dx[p * h * w + (2 * i + u) * w + 2 * j + v] = dy[o];
+            }
+        }
+    }
     dx
 }
 
@@ -41,55 +49,86 @@ fn forward_matches_reference_with_ties_and_floor() {
         for h in sides {
             for w in sides {
                 let x = values(planes * h * w, (h * 31 + w) as u64, levels);
-                let (y, arg) = pool(planes, h, w, &x);
-                let (ry, rarg) = reference::maxpool2_fwd(planes, h, w, &x);
-                assert_eq!((y, arg), (ry, rarg), "{planes}×{h}×{w}, {levels} levels");
+                let (y, pos) = pool(planes, h, w, &x);
+                let (ry, rpos) = reference::maxpool2_fwd(planes, h, w, &x);
+                assert_eq!((y, pos), (ry, rpos), "{planes}×{h}×{w}, {levels} levels");
             }
         }
     }
 }
 
 #[test]
-fn first_maximum_wins() {
-    let x = [5.0, 5.0, 5.0, 5.0, 1.0, 2.0, 2.0, 2.0];
-    let (y, arg) = pool(2, 2, 2, &x);
-    assert_eq!((y, arg), (vec![5.0, 2.0], vec![0, 5]));
+fn forward_matches_reference_with_nans_anywhere() {
+    let (planes, h, w) = (40, 6, 6);
+    let mut x = values(planes * h * w, 11, 3);
+    let mut rng = common::Lcg::new(12);
+    for v in x.iter_mut() {
+        if rng.next_u64().is_multiple_of(4) {
+            *v = f32::NAN;
+        }
+    }
+    let (y, pos) = pool(planes, h, w, &x);
+    let (ry, rpos) = reference::maxpool2_fwd(planes, h, w, &x);
+    let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!((bits(y), pos), (bits(ry), rpos));
 }
 
 #[test]
-fn backward_routes_to_argmax() {
+fn first_maximum_wins() {
+    // Windows: all equal; bottom row ties; top right ties bottom left (scan order picks top right).
+    let x = [
+        5.0, 5.0, 5.0, 5.0, //
+        1.0, 2.0, 2.0, 2.0, //
+        1.0, 5.0, 5.0, 0.0,
+    ];
+    let (y, pos) = pool(3, 2, 2, &x);
+    assert_eq!((y, pos), (vec![5.0, 2.0, 5.0], vec![0, 1, 1]));
+}
+
+#[test]
+fn nan_wins_only_in_first_position() {
+    let n = f32::NAN;
+    let x = [n, 1.0, 2.0, 3.0, 1.0, n, 0.0, 0.0, 0.0, 0.0, n, 4.0];
+    let (y, pos) = pool(3, 2, 2, &x);
+    assert!(y[0].is_nan() && pos[0] == 0);
+    assert_eq!((y[1], pos[1]), (1.0, 0));
+    assert_eq!((y[2], pos[2]), (4.0, 3));
+    let (ry, rpos) = reference::maxpool2_fwd(3, 2, 2, &x);
+    assert_eq!(rpos, pos);
+    assert_eq!(ry[1..], y[1..]);
+}
+
+#[test]
+fn backward_routes_to_the_maximum_and_zeroes_the_rest() {
     for (planes, h, w) in [
         (1, 2, 2),
+        (1, 1, 5),
         (3, 7, 7),
         (5, 17, 8),
         (300, 16, 16),
         (64 * 32, 7, 7),
     ] {
         let x = values(planes * h * w, planes as u64, 7);
-        let (_, arg) = pool(planes, h, w, &x);
-        let dy = values(arg.len(), 9, 1000);
+        let (_, pos) = pool(planes, h, w, &x);
+        let dy = values(pos.len(), 9, 1000);
         assert_eq!(
-            unpool(&dy, &arg, x.len()),
-            scatter(&dy, &arg, x.len()),
+            unpool(planes, h, w, &dy, &pos),
+            naive_unpool(planes, h, w, &dy, &pos),
             "{planes}×{h}×{w}"
         );
     }
 }
 
 #[test]
-fn backward_accepts_any_argmax() {
-    // Not from the forward: indices out of order and repeated, across many chunks.
-    let n = 70_000;
-    let arg: Vec<u32> = (0..n as u32).map(|i| (i * 7919) % 5000).collect();
-    let dy = values(n, 3, 1000);
-    assert_eq!(unpool(&dy, &arg, 5000), scatter(&dy, &arg, 5000));
+#[should_panic(expected = "window position")]
+fn backward_rejects_a_bad_position() {
+    unpool(1, 2, 2, &[1.0], &[4]);
 }
 
 #[test]
-#[should_panic]
-fn backward_index_out_of_range_panics() {
-    let arg: Vec<u32> = (0..40_000).collect();
-    unpool(&vec![1.0; arg.len()], &arg, 39_999);
+#[should_panic(expected = "dy length")]
+fn backward_rejects_a_short_gradient() {
+    unpool(2, 2, 2, &[1.0], &[0]);
 }
 
 #[test]
@@ -106,11 +145,11 @@ fn bit_identical_for_one_and_two_threads() {
             .build()
             .expect("pool");
         pool_t.install(|| {
-            let (y, arg) = pool(planes, h, w, &x);
-            let dx = unpool(&dy, &arg, x.len());
+            let (y, pos) = pool(planes, h, w, &x);
+            let dx = unpool(planes, h, w, &dy, &pos);
             (
                 y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                arg,
+                pos,
                 dx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
             )
         })

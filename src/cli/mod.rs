@@ -1,5 +1,7 @@
-//! The command line: `run` (one run of the study) and `data` (status, fetch).
+//! The command line: `run` (one run of the study), `data` (status, fetch) and `bench`
+//! (training-step throughput).
 
+pub mod bench;
 pub mod data;
 pub mod run;
 
@@ -20,4 +22,6 @@ pub enum Command {
     /// Inspect or download datasets.
     #[command(subcommand)]
     Data(data::DataCmd),
+    /// Time training steps (images/second) of each preset on 1 and all threads.
+    Bench(bench::BenchArgs),
 }

@@ -6,10 +6,13 @@
 //! so the backward pass stops at the lowest trainable layer.
 
 mod ops;
+mod pool;
 
 use crate::params::{Group, ParamId, ParamStore};
 use crate::tensor::Tensor;
 pub(crate) use ops::Op;
+use pool::Pool;
+use std::cell::RefCell;
 
 /// Handle to one node of a [`Tape`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,10 +28,15 @@ struct Node {
 }
 
 /// A forward computation recorded for one backward pass.
+///
+/// Reuse one tape across steps ([`Tape::clear`]): its buffers are recycled, so a step allocates
+/// nothing large.
 pub struct Tape {
     nodes: Vec<Node>,
     /// Indexed by `ParamId`: whether that parameter gets a gradient.
     trainable: Vec<bool>,
+    /// Buffers of cleared nodes and of consumed gradients (the backward pass borrows it).
+    pool: RefCell<Pool>,
 }
 
 /// What a backward pass leaves besides parameter gradients: the gradients of the inputs made
@@ -60,12 +68,17 @@ impl Tape {
         Tape {
             nodes: Vec::new(),
             trainable,
+            pool: RefCell::default(),
         }
     }
 
-    /// Forgets every node, keeping the frozen/trainable choice.
+    /// Forgets every node, keeping the frozen/trainable choice and the nodes' buffers for reuse.
     pub fn clear(&mut self) {
-        self.nodes.clear();
+        let pool = self.pool.get_mut();
+        for node in self.nodes.drain(..) {
+            pool.give(node.value);
+            node.op.recycle(pool);
+        }
     }
 
     pub fn is_trainable(&self, id: ParamId) -> bool {
@@ -139,7 +152,7 @@ impl Tape {
                 self.value(node).len(),
                 "a seed must match its node's shape"
             );
-            accumulate(&mut g[node.0], d);
+            self.accumulate(&mut g[node.0], d);
             top = top.max(node.0);
         }
         let mut written = vec![false; self.trainable.len()];
@@ -159,17 +172,21 @@ impl Tape {
                 trainable: &self.trainable,
             };
             for (input, dx) in ops::backward(self, NodeId(i), dy, &mut sink) {
-                accumulate(&mut g[input.0], dx);
+                self.accumulate(&mut g[input.0], dx);
             }
         }
         NodeGrads { inputs: g, reached }
     }
-}
 
-fn accumulate(slot: &mut Option<Vec<f32>>, d: Vec<f32>) {
-    match slot {
-        Some(acc) => acc.iter_mut().zip(&d).for_each(|(a, d)| *a += d),
-        None => *slot = Some(d),
+    /// Adds gradient `d` into `slot` (or stores it there, the first time).
+    fn accumulate(&self, slot: &mut Option<Vec<f32>>, d: Vec<f32>) {
+        match slot {
+            Some(acc) => {
+                acc.iter_mut().zip(&d).for_each(|(a, d)| *a += d);
+                self.pool.borrow_mut().give(d);
+            }
+            None => *slot = Some(d),
+        }
     }
 }
 
@@ -212,6 +229,13 @@ impl GradSink<'_> {
             self.params.info(a).range.clone(),
             self.params.info(b).range.clone(),
         );
+        if !self.written[a.0] && !self.written[b.0] && ra.end <= rb.start {
+            let (lo, hi) = self.grads.split_at_mut(rb.start);
+            f(&mut lo[ra], &mut hi[..rb.len()]);
+            self.written[a.0] = true;
+            self.written[b.0] = true;
+            return;
+        }
         let mut ta = vec![0.0; ra.len()];
         let mut tb = vec![0.0; rb.len()];
         f(&mut ta, &mut tb);

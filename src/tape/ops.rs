@@ -1,6 +1,7 @@
 //! The ops of the tape, each forward beside its backward. Shape letters: N batch, C/K channels in/out,
 //! H, W spatial, D features in, O features out.
 
+use super::pool::Pool;
 use super::{GradSink, NodeId, Tape};
 use crate::params::{ParamId, ParamStore};
 use regimebench_kernels as k;
@@ -18,10 +19,10 @@ pub(crate) enum Op {
     Relu {
         x: NodeId,
     },
-    /// 2×2 max-pool, stride 2, floor; `argmax` indexes `x`.
+    /// 2×2 max-pool, stride 2, floor; `pos` is each window's maximum (0..4, row-major).
     MaxPool2 {
         x: NodeId,
-        argmax: Vec<u32>,
+        pos: Vec<u8>,
     },
     /// `[N, ...] -> [N, D]`, the same buffer.
     Flatten {
@@ -40,7 +41,21 @@ pub(crate) enum Op {
     },
 }
 
+impl Op {
+    /// Gives the buffers this op owns back to `pool` (when its tape is cleared).
+    pub(super) fn recycle(self, pool: &mut Pool) {
+        if let Op::SoftmaxXent { dlogits, .. } = self {
+            pool.give(dlogits);
+        }
+    }
+}
+
 impl Tape {
+    /// A buffer for an op's output, contents unspecified: the op's kernel overwrites it.
+    fn buffer(&mut self, len: usize) -> Vec<f32> {
+        self.pool.get_mut().take(len)
+    }
+
     /// Convolution with square kernel taken from `w`'s shape, the given stride and zero padding.
     pub fn conv2d(
         &mut self,
@@ -66,7 +81,7 @@ impl Tape {
             },
             _ => panic!("conv2d: input {xs:?} does not fit weights {ws:?}"),
         };
-        let mut y = vec![0.0; geom.y_len()];
+        let mut y = self.buffer(geom.y_len());
         k::conv2d_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y);
         let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
         let shape = vec![geom.n, geom.c_out, geom.out_h(), geom.out_w()];
@@ -90,21 +105,18 @@ impl Tape {
             panic!("maxpool2: expected NCHW, got {:?}", self.shape(x))
         };
         let len = n * c * (h / 2) * (w / 2);
-        let (mut y, mut argmax) = (vec![0.0; len], vec![0; len]);
-        k::maxpool2_fwd(n * c, h, w, self.value(x), &mut y, &mut argmax);
+        let (mut y, mut pos) = (self.buffer(len), vec![0; len]);
+        k::maxpool2_fwd(n * c, h, w, self.value(x), &mut y, &mut pos);
         let needs = self.needs_grad(x);
-        self.push(
-            vec![n, c, h / 2, w / 2],
-            y,
-            Op::MaxPool2 { x, argmax },
-            needs,
-        )
+        self.push(vec![n, c, h / 2, w / 2], y, Op::MaxPool2 { x, pos }, needs)
     }
 
     pub fn flatten(&mut self, x: NodeId) -> NodeId {
         let n = self.shape(x)[0];
         let d = self.value(x).len() / n.max(1);
-        let (value, needs) = (self.value(x).to_vec(), self.needs_grad(x));
+        let mut value = self.buffer(n * d);
+        value.copy_from_slice(self.value(x));
+        let needs = self.needs_grad(x);
         self.push(vec![n, d], value, Op::Flatten { x }, needs)
     }
 
@@ -114,7 +126,7 @@ impl Tape {
             (&[n, d], &[o, wd]) if wd == d => (n, d, o),
             _ => panic!("linear: input {xs:?} does not fit weights {ws:?}"),
         };
-        let mut y = vec![0.0; n * o];
+        let mut y = self.buffer(n * o);
         k::sgemm(
             k::Trans::N,
             k::Trans::T,
@@ -146,7 +158,7 @@ impl Tape {
             "softmax_xent: {n} rows but {} labels",
             labels.len()
         );
-        let mut dlogits = vec![0.0; n * o];
+        let mut dlogits = self.buffer(n * o);
         let loss = k::softmax_xent(self.value(logits), labels, o, &mut dlogits);
         let needs = self.needs_grad(logits);
         self.push(
@@ -167,6 +179,7 @@ pub(super) fn backward(
     sink: &mut GradSink,
 ) -> Vec<(NodeId, Vec<f32>)> {
     let needs = |x: NodeId| tape.needs_grad(x);
+    let buffer = |len| tape.pool.borrow_mut().take(len);
     let mut out = Vec::new();
     match &tape.nodes[id.0].op {
         Op::Input => {}
@@ -181,21 +194,25 @@ pub(super) fn backward(
                 });
             }
             if needs(*x) {
-                let mut dx = vec![0.0; geom.x_len()];
+                let mut dx = buffer(geom.x_len());
                 k::conv2d_bwd_input(geom, &dy, sink.param(*w), &mut dx);
                 out.push((*x, dx));
             }
         }
+        // ReLU and flatten pass `dy` on as their input's gradient, so they return here.
         Op::Relu { x } => {
             k::relu_bwd(&tape.nodes[id.0].value, &mut dy);
-            out.push((*x, dy));
+            return vec![(*x, dy)];
         }
-        Op::MaxPool2 { x, argmax } => {
-            let mut dx = vec![0.0; tape.value(*x).len()];
-            k::maxpool2_bwd(&dy, argmax, &mut dx);
+        Op::MaxPool2 { x, pos } => {
+            let &[n, c, h, w] = tape.shape(*x) else {
+                unreachable!("checked in forward")
+            };
+            let mut dx = buffer(n * c * h * w);
+            k::maxpool2_bwd(n * c, h, w, &dy, pos, &mut dx);
             out.push((*x, dx));
         }
-        Op::Flatten { x } => out.push((*x, dy)),
+        Op::Flatten { x } => return vec![(*x, dy)],
         Op::Linear { x, w, b } => {
             let [n, d] = tape.shape(*x)[..] else {
                 unreachable!("checked in forward")
@@ -228,7 +245,7 @@ pub(super) fn backward(
             }
             if needs(*x) {
                 // dx[N,D] = dy[N,O] w[O,D]
-                let mut dx = vec![0.0; n * d];
+                let mut dx = buffer(n * d);
                 k::sgemm(
                     k::Trans::N,
                     k::Trans::N,
@@ -248,10 +265,12 @@ pub(super) fn backward(
             }
         }
         Op::SoftmaxXent { logits, dlogits } => {
-            let s = dy[0];
-            out.push((*logits, dlogits.iter().map(|g| g * s).collect()));
+            let mut dx = buffer(dlogits.len());
+            dx.iter_mut().zip(dlogits).for_each(|(d, g)| *d = g * dy[0]);
+            out.push((*logits, dx));
         }
     }
+    tape.pool.borrow_mut().give(dy);
     // Only inputs that need a gradient are returned: nothing flows into a frozen prefix.
     out.retain(|(x, _)| needs(*x));
     out

@@ -1,0 +1,79 @@
+//! What the throughput benchmarks time, shared by `cargo bench` and `regimebench bench`: one
+//! training step (forward, backward, SGD) of a preset on a fixed random batch, all groups
+//! trainable, reusing one tape like the training loop does.
+
+use crate::nn::{Cnn, Preset};
+use crate::optim::{Sgd, SgdConfig};
+use crate::params::{Group, ParamStore};
+use crate::tape::Tape;
+use crate::tensor::Tensor;
+use rand::Rng;
+use std::ops::Range;
+
+/// Classes of the benchmark's head (PROTOCOL: 2 per task on the MNIST family).
+const CLASSES: usize = 2;
+
+/// The SGD step of the benchmark: plain SGD, as the protocol's default.
+const SGD: SgdConfig = SgdConfig {
+    lr: 0.05,
+    momentum: 0.0,
+    weight_decay: 0.0,
+};
+
+/// A network, its parameters and one batch, ready to take training steps.
+pub struct StepBench {
+    net: Cnn,
+    params: ParamStore,
+    x: Tensor,
+    y: Vec<u32>,
+    sgd: Sgd,
+    grads: Vec<f32>,
+    /// One trainable range: the whole buffer.
+    all: [Range<usize>; 1],
+    tape: Tape,
+}
+
+impl StepBench {
+    /// `batch` random images in [-1, 1] with alternating labels, a seeded init.
+    pub fn new(preset: Preset, batch: usize) -> Self {
+        let mut params = ParamStore::new();
+        let net = Cnn::new(preset, CLASSES, 1, &mut params);
+        net.init(&mut params, 0);
+        let (c, h, w) = preset.input_chw();
+        let mut rng = crate::rng::stream("bench", &[]);
+        let x = (0..batch * c * h * w)
+            .map(|_| rng.gen::<f32>() * 2.0 - 1.0)
+            .collect();
+        let tape = Tape::new(&params, &Group::ALL);
+        #[allow(clippy::single_range_in_vec_init)] // one trainable range, not a Vec of indices
+        StepBench {
+            x: Tensor::new(&[batch, c, h, w], x),
+            y: (0..batch).map(|i| (i % CLASSES) as u32).collect(),
+            sgd: Sgd::new(SGD, params.len()),
+            grads: vec![0.0; params.len()],
+            all: [0..params.len()],
+            net,
+            params,
+            tape,
+        }
+    }
+
+    /// Images per step.
+    pub fn batch(&self) -> usize {
+        self.y.len()
+    }
+
+    /// One step; returns the loss before it. The input is copied into the tape each step, as
+    /// the training loop hands each batch over.
+    pub fn step(&mut self) -> f32 {
+        let tape = &mut self.tape;
+        tape.clear();
+        let x = tape.input(self.x.clone());
+        let z = self.net.forward(tape, &self.params, x, 0);
+        let l = tape.softmax_xent(z, &self.y);
+        tape.backward(l, &self.params, &mut self.grads);
+        self.sgd
+            .step(self.params.flat_mut(), &self.grads, &self.all);
+        tape.value(l)[0]
+    }
+}
