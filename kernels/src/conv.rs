@@ -17,8 +17,8 @@ use im2col::{col2im_add, im2col, with_scratch};
 use rayon::prelude::*;
 
 /// Images per partial sum in [`conv2d_bwd_weight`]. A constant so that the reduction order does not
-/// depend on the thread count. Eight gives a batch of 64 eight parallel tasks, and keeps a chunk's
-/// im2col matrix (`taps × 8·out_plane`) at most 2.4 MB on the protocol's layers.
+/// depend on the thread count. Eight gives a batch of 64 eight parallel tasks; fewer partials
+/// would leave a thread idle, more would cost a `dw`-sized partial each.
 const WEIGHT_GRAD_CHUNK: usize = 8;
 
 /// `y = conv(x, w) + b`; see [`ConvGeom`] for the layouts. Overwrites `y`.
@@ -118,11 +118,13 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
             let shape = (g.c_out, cols, taps);
             if cols == plane && g.is_pointwise() {
                 mul(isa, NN, shape, w, (x, cols), y);
+                add_bias(y);
             } else if cols == plane {
                 with_scratch(taps * cols, |col| {
                     im2col(g, x, col, cols);
                     mul(isa, NN, shape, w, (col, cols), y)
                 });
+                add_bias(y);
             } else {
                 with_scratch((taps + g.c_out) * cols, |buf| {
                     let (col, out) = buf.split_at_mut(taps * cols);
@@ -130,14 +132,17 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
                         im2col(g, x, &mut col[i * plane..], cols);
                     }
                     mul(isa, NN, shape, w, (col, cols), out);
+                    // Each image's rows out of the group's columns, plus the bias on the way.
                     for (i, y) in y.chunks_exact_mut(y_img).enumerate() {
-                        for (y, out) in y.chunks_exact_mut(plane).zip(out.chunks_exact(cols)) {
-                            y.copy_from_slice(&out[i * plane..][..plane]);
+                        let rows = y.chunks_exact_mut(plane).zip(out.chunks_exact(cols));
+                        for ((y, out), &bias) in rows.zip(b) {
+                            for (y, &o) in y.iter_mut().zip(&out[i * plane..][..plane]) {
+                                *y = o + bias;
+                            }
                         }
                     }
                 });
             }
-            add_bias(y)
         });
 }
 
@@ -188,9 +193,8 @@ fn gather_columns(src: &[f32], plane: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
-/// [`conv2d_bwd_weight`] through `sgemm` on `isa`: per chunk of images, one GEMM
-/// `dw_chunk = dy_chunk · im2col(x_chunk)ᵀ` with the chunk's pixels as the inner dimension; the
-/// chunks' partials are then added in chunk order.
+/// [`conv2d_bwd_weight`] through `sgemm` on `isa`: per chunk of images, the chunk's partial
+/// gradient (see [`chunk_grads`]); the chunks' partials are then added in chunk order.
 fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
     check(g, x.len(), dw.len(), dy.len(), db.len());
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
@@ -225,22 +229,37 @@ fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32]
 }
 
 /// The weight gradient of the images in `x`/`dy` (a whole number of images, at least one) into
-/// `dw` (overwritten), and their bias gradient into `db` (overwritten, f64).
+/// `dw` (overwritten), and their bias gradient into `db` (overwritten, f64): one GEMM per image,
+/// `dw (+)= dy_i · im2col(x_i)ᵀ`, accumulated in image order. An image's `dy` is already its
+/// `c_out × out_plane` matrix, so nothing is gathered.
 fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f64]) {
     let (taps, plane) = (g.taps(), g.out_plane());
-    let images = x.len() / (g.c_in * g.in_plane());
-    let cols = images * plane;
-    with_scratch((taps + g.c_out) * cols, |buf| {
-        // `col` is taps × cols and `dyc` is c_out × cols, image `i` in columns `i·plane ..`.
-        let (col, dyc) = buf.split_at_mut(taps * cols);
-        for (i, x) in x.chunks_exact(g.c_in * g.in_plane()).enumerate() {
-            im2col(g, x, &mut col[i * plane..], cols);
-        }
-        gather_columns(dy, plane, cols, dyc);
-        let shape = (g.c_out, taps, cols);
-        mul(isa, (Trans::N, Trans::T), shape, dyc, (col, cols), dw);
-        for (d, row) in db.iter_mut().zip(dyc.chunks_exact(cols)) {
-            *d = sum_f64(row);
+    db.fill(0.0);
+    with_scratch(taps * plane, |col| {
+        let images = x.chunks_exact(g.c_in * g.in_plane());
+        for (i, (x, dy)) in images.zip(dy.chunks_exact(g.c_out * plane)).enumerate() {
+            im2col(g, x, col, plane);
+            let beta = if i == 0 { 0.0 } else { 1.0 };
+            let (m, n, k) = (g.c_out, taps, plane);
+            sgemm_with(
+                isa,
+                Trans::N,
+                Trans::T,
+                m,
+                n,
+                k,
+                1.0,
+                dy,
+                k,
+                col,
+                k,
+                beta,
+                dw,
+                n,
+            );
+            for (d, row) in db.iter_mut().zip(dy.chunks_exact(plane)) {
+                *d += sum_f64(row);
+            }
         }
     })
 }

@@ -158,10 +158,13 @@ impl Cnn {
     ) -> NodeId {
         match g {
             Group::G1 | Group::G2 | Group::G3 => {
+                // conv + ReLU + max-pool, computed as conv + max-pool + ReLU: the same values and
+                // gradients (ReLU is monotone, so it commutes with max; a window whose maximum is
+                // not positive passes no gradient either way), on a quarter of the elements.
                 let l = self.convs[g.index()];
                 let c = tape.conv2d(p, h, l.w, l.b, 1, 1);
-                let r = tape.relu(c);
-                tape.maxpool2(r)
+                let m = tape.maxpool2(c);
+                tape.relu(m)
             }
             Group::G4 => {
                 let f = tape.flatten(h);

@@ -88,11 +88,14 @@ impl Tape {
         self.push(shape, y, Op::Conv2d { x, w, b, geom }, needs)
     }
 
-    /// `max(x, 0)`. When `x` is a conv or linear output, whose backward needs only its own
-    /// input, the ReLU takes `x`'s buffer over instead of copying it (`value(x)` is then empty).
+    /// `max(x, 0)`. When `x` is a conv, linear or max-pool output, whose backward does not read
+    /// its own value, the ReLU takes `x`'s buffer over instead of copying it (`value(x)` is then
+    /// empty).
     pub fn relu(&mut self, x: NodeId) -> NodeId {
         let mut y = match self.nodes[x.0].op {
-            Op::Conv2d { .. } | Op::Linear { .. } => std::mem::take(&mut self.nodes[x.0].value),
+            Op::Conv2d { .. } | Op::Linear { .. } | Op::MaxPool2 { .. } => {
+                std::mem::take(&mut self.nodes[x.0].value)
+            }
             _ => self.value(x).to_vec(),
         };
         k::relu_fwd(&mut y);
