@@ -2,13 +2,16 @@
 //! micro-kernel per instruction set. BLIS-style: the loops and the parallel split are in
 //! `gemm/blocked.rs`, packing in `gemm/pack.rs`, the one register-tile body in `gemm/tile.rs`, its
 //! per-ISA instantiations in `gemm/{avx512,avx2,portable}.rs`, every tuning constant in
-//! `gemm/params.rs`.
+//! `gemm/params.rs`. Deep-k products with a narrow C and both operands contiguous along k (weight
+//! gradients) take the unpacked dot-product path of `gemm/dot.rs` instead, chosen from the shape
+//! alone, alike on every path.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod blocked;
+mod dot;
 mod pack;
 mod params;
 mod portable;
@@ -142,6 +145,11 @@ pub fn sgemm_with(
     // element the strides reach; rows of C are disjoint (ldc >= n); k > 0.
     unsafe {
         match isa {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 if dot::fits(&p) => dot::gemm::<avx512::Avx512>(&p),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2Fma if dot::fits(&p) => dot::gemm::<avx2::Avx2Fma>(&p),
+            Isa::Portable if dot::fits(&p) => dot::gemm::<portable::Portable>(&p),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => blocked::gemm::<avx512::Avx512, AVX512_MR, AVX512_NR>(&p),
             #[cfg(target_arch = "x86_64")]

@@ -298,8 +298,8 @@ fn beta_zero_overwrites_nan() {
 }
 
 /// Results are bit-identical under rayon pools of 1, 2 and 3 threads, on shapes the parallel split
-/// cuts into column strips (n ≥ m, and n wider than one `nc` block) and into row strips (m > n),
-/// with k deep enough for several depth blocks.
+/// cuts into row tasks (many rows) and into rows × columns (few rows, n wider than one `nc`
+/// block), with k deep enough for several depth blocks.
 #[test]
 fn bit_identical_across_thread_counts() {
     let mut rng = Rng(42);
@@ -323,6 +323,64 @@ fn bit_identical_across_thread_counts() {
                 .collect();
             assert!(runs[0] == runs[1], "{isa} {shape:?}: 1 vs 2 threads differ");
             assert!(runs[0] == runs[2], "{isa} {shape:?}: 1 vs 3 threads differ");
+        }
+    }
+}
+
+/// The deep-k path (op(A) = A, op(B) = Bᵀ, C at most 48 columns, k deep): the weight-gradient
+/// shapes of this project's conv layers (taps = 9·c_in) at one chunk of images, and edges: rows
+/// and columns that do not fill a 4×3 register block, several 2048-deep chunks, k not a multiple
+/// of 8, and each of the three depth thresholds just above and below. Against the reference,
+/// exact on integers, and bit-identical across thread counts (split along rows and along
+/// columns).
+#[test]
+fn deep_k_path() {
+    let shapes = [
+        (16, 9, 6272),
+        (32, 27, 1568),
+        (5, 10, 256),
+        (5, 10, 255),
+        (7, 27, 512),
+        (7, 27, 509),
+        (3, 48, 4101),
+        (9, 32, 1024),
+        (9, 32, 1023),
+        (1, 1, 300),
+        (4, 45, 8000),
+        (64, 9, 20_000),
+    ];
+    let mut rng = Rng(0xDEE9);
+    for (s, &shape) in shapes.iter().enumerate() {
+        let ab = ALPHA_BETA[s % ALPHA_BETA.len()];
+        let trans = (Trans::N, Trans::T);
+        let case = Case::new(trans, shape, ab, s % 2 * 3, || rng.unit());
+        let exact = Case::new(trans, shape, ab, s % 2 * 3, || rng.small_int());
+        let (want, want_exact) = (case.reference(), exact.reference());
+        for isa in paths() {
+            case.check(&format!("{isa} deep k"), &case.run(isa), &want, tol(isa));
+            exact.check(
+                &format!("{isa} deep k exact"),
+                &exact.run(isa),
+                &want_exact,
+                0.0,
+            );
+            let runs: Vec<Vec<u32>> = [1, 2, 3]
+                .iter()
+                .map(|&threads| {
+                    let pool = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .unwrap();
+                    pool.install(|| case.run(isa))
+                        .iter()
+                        .map(|x| x.to_bits())
+                        .collect()
+                })
+                .collect();
+            assert!(
+                runs[0] == runs[1] && runs[0] == runs[2],
+                "{isa} {shape:?}: deep k differs across thread counts"
+            );
         }
     }
 }

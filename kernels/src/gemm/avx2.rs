@@ -1,5 +1,6 @@
 //! AVX2 + FMA micro-kernel: `std::arch` ymm intrinsics, compiled behind `#[target_feature]`.
 
+use super::dot::{dot_body, DotBlock, DotKernel};
 use super::pack::pack;
 use super::params::{Blocking, AVX2_BLOCKING, AVX2_MR, AVX2_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
@@ -12,8 +13,9 @@ use std::arch::x86_64::{
 /// The AVX2 + FMA path ([`crate::Isa::Avx2Fma`]).
 pub(super) struct Avx2Fma;
 
+/// An AVX ymm register of 8 floats; also the vector of the AVX-512 path's deep-k kernel.
 #[derive(Clone, Copy)]
-struct Ymm(__m256);
+pub(super) struct Ymm(__m256);
 
 // SAFETY (every method): the trait's contract is that the CPU has AVX2 + FMA and the pointers
 // cover 8 floats; the methods are inlined into `tile_avx2`, which enables those features.
@@ -70,6 +72,20 @@ impl MicroKernel<AVX2_MR, AVX2_NR> for Avx2Fma {
         // SAFETY: forwarded contract of `MicroKernel::pack`.
         unsafe { pack_avx2::<W>(len, kb, src, ws, ks, dst) }
     }
+}
+
+impl DotKernel for Avx2Fma {
+    #[inline(always)]
+    unsafe fn block(len: usize, first: bool, blk: &DotBlock) {
+        // SAFETY: forwarded contract of `DotKernel::block`.
+        unsafe { dot_avx2(len, first, blk) }
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(len: usize, first: bool, blk: &DotBlock) {
+    // SAFETY: forwarded contract of `DotKernel::block`; this function enables AVX2 + FMA.
+    unsafe { dot_body::<Ymm>(len, first, blk) }
 }
 
 #[target_feature(enable = "avx2,fma")]

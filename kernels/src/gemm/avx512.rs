@@ -1,5 +1,7 @@
 //! AVX-512F micro-kernel: `std::arch` zmm intrinsics, compiled behind `#[target_feature]`.
 
+use super::avx2::Ymm;
+use super::dot::{dot_body, DotBlock, DotKernel};
 use super::pack::pack;
 use super::params::{Blocking, AVX512_BLOCKING, AVX512_MR, AVX512_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
@@ -69,6 +71,25 @@ impl MicroKernel<AVX512_MR, AVX512_NR> for Avx512 {
         // SAFETY: forwarded contract of `MicroKernel::pack`.
         unsafe { pack_avx512::<W>(len, kb, src, ws, ks, dst) }
     }
+}
+
+/// The deep-k kernel on 8-lane ymm vectors, exactly as on the AVX2 path, so that both paths
+/// give bit-identical results there too.
+impl DotKernel for Avx512 {
+    #[inline(always)]
+    unsafe fn block(len: usize, first: bool, blk: &DotBlock) {
+        // SAFETY: forwarded contract of `DotKernel::block`.
+        unsafe { dot_avx512(len, first, blk) }
+    }
+}
+
+/// `avx512f` implies `avx2` and `fma` (Rust's target-feature implications), so the ymm FMA
+/// intrinsics behind [`Ymm`] are enabled here.
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_avx512(len: usize, first: bool, blk: &DotBlock) {
+    // SAFETY: forwarded contract of `DotKernel::block`; this function enables AVX-512F, which
+    // includes AVX2 + FMA.
+    unsafe { dot_body::<Ymm>(len, first, blk) }
 }
 
 #[target_feature(enable = "avx512f")]

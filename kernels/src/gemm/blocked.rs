@@ -1,9 +1,10 @@
-//! The five BLIS loops around a micro-kernel, and the split of C into independent rectangles for
-//! rayon. Every task runs the whole k reduction of its rectangle in one fixed order, so the result
-//! is bit-identical for any thread count.
+//! The five BLIS loops around a micro-kernel, and their split over rayon: each packed B block is
+//! packed by column tasks, then run against by tasks on disjoint rectangles of C, each packing its
+//! own rows of A. Every element of C gets the same depth blocks in the same order whatever the
+//! split, so the result is bit-identical for any thread count.
 
-use super::pack::{with_buffers, Strided};
-use super::params::{MAX_TILE, PAR_MIN_MACS};
+use super::pack::{with_buffer, Buffer, Strided};
+use super::params::{MAX_TILE, MIN_TASK_COLS, PAR_MIN_MACS, TASKS_PER_THREAD};
 use super::tile::{MicroKernel, TileOut};
 use rayon::prelude::*;
 
@@ -33,109 +34,202 @@ pub(super) struct Problem {
     pub c: Out,
 }
 
-/// Runs `p` with micro-kernel `K`, split over the current rayon pool when large enough.
+/// A packed B block, shared by the tasks that run against it.
+#[derive(Clone, Copy)]
+struct Packed(*mut f32);
+
+// SAFETY: the block is written by disjoint packing tasks (each its own panels), and only read by
+// the tasks that run after them; `gemm` keeps the buffer alive until all have joined.
+unsafe impl Send for Packed {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Packed {}
+
+impl Packed {
+    /// The float `offset` floats into the block (a method, so that closures capture all of
+    /// `Packed`, which is `Sync`, and not its pointer field).
+    ///
+    /// # Safety
+    /// `offset` is inside the buffer.
+    unsafe fn at(self, offset: usize) -> *mut f32 {
+        // SAFETY: the caller keeps the offset inside the buffer.
+        unsafe { self.0.add(offset) }
+    }
+}
+
+/// How the work on one packed B block (`nb` columns of C) is cut into tasks: `rows` rows of C by
+/// `cols` columns each (`cols` a multiple of NR).
+#[derive(Clone, Copy)]
+struct Split {
+    rows: usize,
+    cols: usize,
+}
+
+impl Split {
+    /// All of C in one task on one thread, or below [`PAR_MIN_MACS`]; else about
+    /// [`TASKS_PER_THREAD`] tasks per thread, so that rayon can even out a thread that runs slower
+    /// (sharing its core). Rows are cut first (in whole micro-panels, at most `mc`), since each task
+    /// packs its own A rows and disjoint rows pack nothing twice; columns only when C has too few
+    /// rows, at least [`MIN_TASK_COLS`] wide since each column task repacks its rows of A.
+    fn new<const MR: usize, const NR: usize>(p: &Problem, nb: usize, mc: usize) -> Split {
+        let threads = rayon::current_num_threads();
+        if threads <= 1 || p.m.saturating_mul(p.n).saturating_mul(p.k) < PAR_MIN_MACS {
+            return Split {
+                rows: p.m,
+                cols: nb,
+            };
+        }
+        let tasks = threads * TASKS_PER_THREAD;
+        let rows = p.m.div_ceil(tasks).next_multiple_of(MR).min(mc);
+        let col_tasks = tasks.div_ceil(p.m.div_ceil(rows));
+        let cols = nb
+            .div_ceil(col_tasks)
+            .max(MIN_TASK_COLS)
+            .next_multiple_of(NR)
+            .min(nb.next_multiple_of(NR));
+        Split { rows, cols }
+    }
+
+    /// Runs `task(r0, rows, c0, cols)` on every rectangle of the `m`×`nb` block, in parallel when
+    /// there is more than one.
+    fn run(self, m: usize, nb: usize, task: impl Fn(usize, usize, usize, usize) + Sync) {
+        let pn = nb.div_ceil(self.cols);
+        let one = |t: usize| {
+            let (r0, c0) = (t / pn * self.rows, t % pn * self.cols);
+            task(r0, self.rows.min(m - r0), c0, self.cols.min(nb - c0))
+        };
+        match m.div_ceil(self.rows) * pn {
+            1 => one(0),
+            tasks => (0..tasks).into_par_iter().for_each(one),
+        }
+    }
+}
+
+/// Runs `p` with micro-kernel `K`: the BLIS loops, split over the current rayon pool inside each
+/// packed B block when large enough. Each element of C gets the same depth blocks in the same
+/// order whatever the split, so the result is bit-identical for any thread count.
 ///
 /// # Safety
 /// The CPU supports `K`'s instruction set; `p` was validated by `sgemm_with` (every strided
 /// element in range, C rows disjoint), and `p.k > 0`.
 pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(p: &Problem) {
-    let nc = K::BLOCKING.nc;
-    let (rows, cols) = partition::<MR, NR>(p, nc, rayon::current_num_threads());
-    let (pm, pn) = (p.m.div_ceil(rows), p.n.div_ceil(cols));
-    let task = |t: usize| {
-        let (m0, n0) = (t / pn * rows, t % pn * cols);
-        // SAFETY: the rectangles [m0, m0+rows) × [n0, n0+cols) of distinct tasks are disjoint
-        // and inside C; the rest is the caller's contract.
-        unsafe { block::<K, MR, NR>(p, m0, rows.min(p.m - m0), n0, cols.min(p.n - n0)) }
-    };
-    if pm * pn == 1 {
-        task(0)
-    } else {
-        (0..pm * pn).into_par_iter().for_each(task)
-    }
-}
-
-/// Rows and columns of C per parallel task: whole C below [`PAR_MIN_MACS`] or on one thread,
-/// else strips along the longer side. A column strip repacks all of A (m·k) and a row strip all
-/// of B (n·k), so cutting the longer side duplicates the smaller packing. Column strips are at
-/// most `nc` wide, since the `jc` loop repacks A per nc block anyway: wide C gets many tasks for
-/// free, which rayon balances.
-fn partition<const MR: usize, const NR: usize>(
-    p: &Problem,
-    nc: usize,
-    threads: usize,
-) -> (usize, usize) {
-    if threads <= 1 || p.m.saturating_mul(p.n).saturating_mul(p.k) < PAR_MIN_MACS {
-        return (p.m, p.n);
-    }
-    let cols = p.n.div_ceil(threads).next_multiple_of(NR).min(nc);
-    let rows = p.m.div_ceil(threads).next_multiple_of(MR);
-    match (p.n >= p.m, cols < p.n, rows < p.m) {
-        (true, true, _) | (false, true, false) => (p.m, cols),
-        (_, _, true) => (rows, p.n),
-        _ => (p.m, p.n),
-    }
-}
-
-/// The serial BLIS loops on the rectangle `[m0, m0+mt) × [n0, n0+nt)` of C.
-///
-/// # Safety
-/// As [`gemm`], and the rectangle lies inside C and no other thread touches it.
-unsafe fn block<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
-    p: &Problem,
-    m0: usize,
-    mt: usize,
-    n0: usize,
-    nt: usize,
-) {
     // Depth blocks of (nearly) equal size: a function of k alone, so the reduction order of every
     // element of C is the same for every split of C.
     let kc = p.k.div_ceil(p.k.div_ceil(K::BLOCKING.kc));
     // Whole micro-panels per block, so the packed buffers hold exactly mc·kc and nc·kc floats.
     const { assert!(K::BLOCKING.mc % MR == 0 && K::BLOCKING.nc % NR == 0) };
-    let mc = K::BLOCKING.mc.min(mt.next_multiple_of(MR));
-    let nc = K::BLOCKING.nc.min(nt.next_multiple_of(NR));
+    let mc = K::BLOCKING.mc.min(p.m.next_multiple_of(MR));
+    let nc = K::BLOCKING.nc.min(p.n.next_multiple_of(NR));
+    with_buffer(Buffer::B, nc * kc, |b_pack| {
+        let b_pack = Packed(b_pack);
+        for jc in (0..p.n).step_by(nc) {
+            let nb = nc.min(p.n - jc);
+            let split = Split::new::<MR, NR>(p, nb, mc);
+            for pc in (0..p.k).step_by(kc) {
+                let kb = kc.min(p.k - pc);
+                // The B block, packed by column tasks (as wide as the compute tasks' columns, or
+                // a thread's share of the block when those span it).
+                let pack_split = Split {
+                    rows: 1,
+                    cols: split.cols.min(
+                        nb.div_ceil(rayon::current_num_threads())
+                            .next_multiple_of(NR),
+                    ),
+                };
+                let pack_split = if split.rows == p.m && split.cols >= nb {
+                    split
+                } else {
+                    pack_split
+                };
+                pack_split.run(1, nb, |_, _, c0, cols| {
+                    // SAFETY: columns [jc + c0, + cols) of op(B) at depths [pc, + kb) are inside
+                    // it; panels c0/NR .. of the block are this task's alone (c0 a multiple of NR).
+                    unsafe {
+                        let b = p.b.at(pc, jc + c0);
+                        K::pack::<NR>(cols, kb, b.ptr, b.cs, b.rs, b_pack.at(c0 * kb));
+                    }
+                });
+                let beta = if pc == 0 { p.beta } else { 1.0 };
+                split.run(p.m, nb, |r0, rows, c0, cols| {
+                    // SAFETY: the rectangles of distinct tasks are disjoint and inside C, the
+                    // packed block was written before this `run`; the rest is the caller's
+                    // contract.
+                    unsafe {
+                        let b_panels = b_pack.at(c0 * kb);
+                        let block = Block {
+                            pc,
+                            kb,
+                            beta,
+                            b_panels,
+                        };
+                        rect::<K, MR, NR>(p, &block, r0, rows, jc + c0, cols, mc)
+                    }
+                });
+            }
+        }
+    })
+}
+
+/// One depth block `[pc, pc + kb)` of B, packed: `b_panels` is the first panel of the columns at
+/// hand; `beta` is what C is scaled by (β on the first depth block, 1 after).
+struct Block {
+    pc: usize,
+    kb: usize,
+    beta: f32,
+    b_panels: *const f32,
+}
+
+/// The `ic`, `jr` and `ir` loops on the rectangle `[m0, m0+mt) × [n0, n0+nt)` of C against one
+/// packed depth block of B (whose panels start at column `n0`), packing A in `mc`-row blocks.
+///
+/// # Safety
+/// As [`gemm`]; the rectangle lies inside C and no other thread touches it; `blk.b_panels` holds
+/// the packed panels of columns `n0 .. n0+nt` at depths `blk.pc ..`, and nothing writes them.
+unsafe fn rect<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
+    p: &Problem,
+    blk: &Block,
+    m0: usize,
+    mt: usize,
+    n0: usize,
+    nt: usize,
+    mc: usize,
+) {
+    let Block {
+        pc,
+        kb,
+        beta,
+        b_panels,
+    } = *blk;
     let ldc = p.c.ldc;
     // The staging tile for column edges; zeroed once, so the kernel only ever reads floats.
     let mut scratch = [0.0f32; MAX_TILE];
     let scratch = scratch.as_mut_ptr();
-    with_buffers(mc * kc, nc * kc, |a_pack, b_pack| {
-        // SAFETY: the packed buffers hold mc·kc and nc·kc floats (mc, nc multiples of MR, NR), the
-        // sources are read at (row, depth) inside the validated op(A), op(B), and C is written
-        // only inside this task's rectangle.
+    with_buffer(Buffer::A, mc * kb, |a_pack| {
+        // SAFETY: the A buffer holds mc·kb floats (mc a multiple of MR), the sources are read at
+        // (row, depth) inside the validated op(A), and C is written only inside the rectangle.
         unsafe {
-            for jc in (0..nt).step_by(nc) {
-                let nb = nc.min(nt - jc);
-                for pc in (0..p.k).step_by(kc) {
-                    let kb = kc.min(p.k - pc);
-                    let b = p.b.at(pc, n0 + jc);
-                    K::pack::<NR>(nb, kb, b.ptr, b.cs, b.rs, b_pack);
-                    let beta = if pc == 0 { p.beta } else { 1.0 };
-                    for ic in (0..mt).step_by(mc) {
-                        let mb = mc.min(mt - ic);
-                        let a = p.a.at(m0 + ic, pc);
-                        K::pack::<MR>(mb, kb, a.ptr, a.rs, a.cs, a_pack);
-                        for jr in (0..nb).step_by(NR) {
-                            let b_panel = b_pack.add(jr * kb);
-                            for ir in (0..mb).step_by(MR) {
-                                let a_panel = a_pack.add(ir * kb);
-                                let c = p.c.ptr.add((m0 + ic + ir) * ldc + n0 + jc + jr);
-                                let (alpha, rows) = (p.alpha, MR.min(mb - ir));
-                                let out = TileOut {
-                                    c,
-                                    ldc,
-                                    rows,
-                                    alpha,
-                                    beta,
-                                };
-                                let cols = NR.min(nb - jr);
-                                let tile = |out| K::tile(kb, a_panel, b_panel, out);
-                                if cols == NR {
-                                    tile(out);
-                                } else {
-                                    edge_tile::<MR, NR>(cols, out, scratch, tile);
-                                }
-                            }
+            for ic in (0..mt).step_by(mc) {
+                let mb = mc.min(mt - ic);
+                let a = p.a.at(m0 + ic, pc);
+                K::pack::<MR>(mb, kb, a.ptr, a.rs, a.cs, a_pack);
+                for jr in (0..nt).step_by(NR) {
+                    let b_panel = b_panels.add(jr * kb);
+                    for ir in (0..mb).step_by(MR) {
+                        let a_panel = a_pack.add(ir * kb);
+                        let c = p.c.ptr.add((m0 + ic + ir) * ldc + n0 + jr);
+                        let (alpha, rows) = (p.alpha, MR.min(mb - ir));
+                        let out = TileOut {
+                            c,
+                            ldc,
+                            rows,
+                            alpha,
+                            beta,
+                        };
+                        let cols = NR.min(nt - jr);
+                        let tile = |out| K::tile(kb, a_panel, b_panel, out);
+                        if cols == NR {
+                            tile(out);
+                        } else {
+                            edge_tile::<MR, NR>(cols, out, scratch, tile);
                         }
                     }
                 }

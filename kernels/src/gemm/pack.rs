@@ -98,28 +98,38 @@ pub(super) unsafe fn pack<const W: usize>(
 #[repr(C, align(64))]
 struct Line([f32; 16]);
 
-thread_local! {
-    /// This thread's packing buffers (A, B), taken out while in use: see [`with_buffers`].
-    static BUFFERS: Cell<(Vec<Line>, Vec<Line>)> = const { Cell::new((Vec::new(), Vec::new())) };
+/// Which of this thread's two packing buffers [`with_buffer`] lends.
+#[derive(Clone, Copy)]
+pub(super) enum Buffer {
+    /// Packed A blocks (and the deep-k path's partial sums): one per thread at work.
+    A,
+    /// Packed B blocks: one per call, shared by the threads that work on it.
+    B,
 }
 
-/// Runs `f` on two 64-byte-aligned buffers of at least `a_len` and `b_len` floats (contents
-/// unspecified) that this thread keeps for its next call, so that large GEMMs do not allocate
-/// and page-fault a fresh packed B block on every call. Taken out of the thread-local while `f`
-/// runs, so a re-entrant call on the same thread would get fresh buffers rather than alias these.
-pub(super) fn with_buffers<R>(
-    a_len: usize,
-    b_len: usize,
-    f: impl FnOnce(*mut f32, *mut f32) -> R,
-) -> R {
-    let (mut a, mut b) = BUFFERS.take();
-    for (buf, len) in [(&mut a, a_len), (&mut b, b_len)] {
-        let lines = len.div_ceil(16);
-        if buf.len() < lines {
-            buf.resize(lines, Line([0.0; 16]));
-        }
+thread_local! {
+    /// This thread's packing buffers, taken out while in use: see [`with_buffer`].
+    static A_BUFFER: Cell<Vec<Line>> = const { Cell::new(Vec::new()) };
+    /// See [`A_BUFFER`].
+    static B_BUFFER: Cell<Vec<Line>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on a 64-byte-aligned buffer of at least `len` floats (contents unspecified) that this
+/// thread keeps for its next call, so that large GEMMs do not allocate and page-fault a fresh
+/// packed block on every call. Taken out of the thread-local while `f` runs, so a re-entrant call
+/// for the same buffer on the same thread (a rayon task stolen while waiting) gets a fresh one
+/// rather than alias it.
+pub(super) fn with_buffer<R>(which: Buffer, len: usize, f: impl FnOnce(*mut f32) -> R) -> R {
+    let key = match which {
+        Buffer::A => &A_BUFFER,
+        Buffer::B => &B_BUFFER,
+    };
+    let mut buf = key.take();
+    let lines = len.div_ceil(16);
+    if buf.len() < lines {
+        buf.resize(lines, Line([0.0; 16]));
     }
-    let r = f(a.as_mut_ptr().cast(), b.as_mut_ptr().cast());
-    BUFFERS.set((a, b));
+    let r = f(buf.as_mut_ptr().cast());
+    key.set(buf);
     r
 }

@@ -6,6 +6,18 @@
 //! an mc×kc block of A) → `jr` over NR-wide micro-panels of B → `ir` over MR-tall micro-panels of
 //! A → one micro-kernel call: an MR×NR tile of C held in registers over kc rank-1 updates.
 
+/// Depth steps per iteration of the micro-kernel's k loop (the rest run one by one), with one
+/// prefetch of A per iteration. On Zen 3 the k loop is FMA-bound either way (12 FMAs against 8
+/// loads and 4 loop instructions per step); unrolling makes room for the prefetch without a
+/// prefetch per step.
+pub(super) const K_UNROLL: usize = 4;
+/// How many depth steps ahead the micro-kernel prefetches its A micro-panel (into L1; past the
+/// end of a panel that is the next panel, which the `ir` loop reads next). Measured on 512³, one
+/// thread, interleaved against the version without prefetch (best / median of 30 runs): 1.00–1.04
+/// / 1.01–1.08 while the other core was busy, no loss when idle; 8, 16 and 32 were within the
+/// noise of each other.
+pub(super) const A_PREFETCH_DEPTHS: usize = 32;
+
 /// Cache blocking of the loops around one micro-kernel.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Blocking {
@@ -16,7 +28,7 @@ pub(super) struct Blocking {
     /// of B is meant to stay in L1 while the `ir` loop runs every A micro-panel against it.
     pub kc: usize,
     /// Columns of C per packed B block: cuts the `jc` loop. The kc×nc packed B block is meant to
-    /// stay in L3. Also the width of a parallel task when C has many columns.
+    /// stay in L3. Tasks split each block (see `TASKS_PER_THREAD`).
     pub nc: usize,
 }
 
@@ -66,9 +78,50 @@ pub(super) const PORTABLE_BLOCKING: Blocking = Blocking {
 // operations on both and their results are bit-identical (kernels/tests/gemm.rs checks it).
 const _: () = assert!(AVX2_BLOCKING.kc == AVX512_BLOCKING.kc);
 
+/// The deep-k path's register block (`dot.rs`): DOT_MR rows of A against DOT_NR rows of Bᵀ, 12
+/// accumulators + 3 B vectors (A as a memory operand): 15 of 16 ymm; per 8 depths, 12 FMAs against
+/// 7 loads. 4 × 3 divides this project's weight gradients exactly (c_out a multiple of 16,
+/// taps = 9·c_in), where the packed path's 16-wide tiles leave 7 of 16 (9 taps) or 5 of 32
+/// (27 taps) columns empty. Measured interleaved against the packed path (one thread, best of 10):
+/// 16×9×6272 2.6–3.9×, 16×9×50176 2.7–3.6×, 32×27×8192 1.4×, 32×27×65536 1.2–1.7×.
+pub(super) const DOT_MR: usize = 4;
+/// See [`DOT_MR`].
+pub(super) const DOT_NR: usize = 3;
+/// Lanes of the deep-k path's partial sums: 8 (ymm) on every path, so that the AVX2 and AVX-512
+/// paths sum each element in the same order.
+pub(super) const DOT_LANES: usize = 8;
+/// Depths per chunk of the deep-k path: a block of A rows and B's rows for one chunk stay in L2
+/// while every register block runs against them. Measured (16×9 and 32×27 at k = 6272 … 65536,
+/// ratio to matrixmultiply): 256 worst, 1024 better, 2048 ≈ 4096 best; unchunked 10–40% slower
+/// on the deepest k (the rows no longer fit in L2 between register blocks).
+pub(super) const DOT_KC: usize = 2048;
+/// The deep-k path takes C at most this many columns wide. Measured at k = 8192, m = 32…64: 48
+/// columns 1.14× the packed path, 64 columns 0.91×.
+pub(super) const DOT_MAX_N: usize = 48;
+/// The shallowest k on the deep-k path, when a third or more of the packed path's last tile
+/// column would be empty (9 or 10 columns: at k = 256, 2.2× and 1.2× the packed path); twice
+/// that when some of it would be (24 columns at k = 256: 0.93×; 27 columns at k = 256: 0.77×, at
+/// k = 512: 1.28×); four times when none (16 or 32 columns at k = 512: 1.0× and 0.66×; 32 at
+/// k = 1024: 1.0×). Below that, the lane sums of each element at the end cost more than the
+/// wasted tile columns. At least DOT_LANES, so every element has partial sums.
+pub(super) const DOT_MIN_K: usize = 256;
+const _: () = assert!(DOT_MIN_K >= DOT_LANES);
+
 /// The largest MR·NR above: the size of the scratch tile through which edge tiles are written.
 pub(super) const MAX_TILE: usize = AVX512_MR * AVX512_NR;
 
+/// Parallel tasks per thread on each packed B block (`blocked.rs`): more than one, so that work
+/// stealing evens out a thread whose core is shared with another process. Measured on 2 vCPUs
+/// with the other one busy (a parallel build), interleaved, best of 8: the previous split (one
+/// strip per thread) ran 2 threads 0.85–0.95× as fast as 1 on several shapes; with 4 tasks per
+/// thread, 2 threads run 0.98–1.11× as fast as 1 (square512, mnist1_fwd, cifar3_fwd,
+/// fc576x128_fwd) and 1.0–1.5× the previous split on the 27 benchmark shapes.
+pub(super) const TASKS_PER_THREAD: usize = 4;
+/// The narrowest column task: each column task repacks its rows of A (at most `mc`·kc floats), so
+/// a task's columns should reuse them at least 128 / NR times (8 micro-panels on AVX2).
+pub(super) const MIN_TASK_COLS: usize = 128;
+
 /// A call with fewer multiply-adds (m·n·k) than this runs on the calling thread: below it, rayon's
-/// fork-join overhead (a few µs) is no longer small next to the work (about 20 µs on one core).
+/// fork-join overhead (a few µs per packed B block) is no longer small next to the work (about
+/// 20 µs on one core).
 pub(super) const PAR_MIN_MACS: usize = 1 << 20;

@@ -1,6 +1,7 @@
 //! Portable micro-kernel: `wide::f32x8`, compiled for the build target's baseline features (on
 //! x86_64 without `-C target-feature`, SSE2 and a separate multiply and add).
 
+use super::dot::{dot_body, DotBlock, DotKernel};
 use super::params::{Blocking, PORTABLE_BLOCKING, PORTABLE_MR, PORTABLE_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
 use wide::f32x8;
@@ -41,5 +42,12 @@ impl MicroKernel<PORTABLE_MR, PORTABLE_NR> for Portable {
     unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut) {
         // SAFETY: forwarded contract of `MicroKernel::tile` (no CPU feature needed).
         unsafe { tile_body::<f32x8, PORTABLE_MR, { PORTABLE_NR / 8 }>(k, a, b, out) }
+    }
+}
+
+impl DotKernel for Portable {
+    unsafe fn block(len: usize, first: bool, blk: &DotBlock) {
+        // SAFETY: forwarded contract of `DotKernel::block` (no CPU feature needed).
+        unsafe { dot_body::<f32x8>(len, first, blk) }
     }
 }

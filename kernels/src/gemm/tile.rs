@@ -2,6 +2,8 @@
 //! over k rank-1 updates, then `C ← α·acc + β·C`. Each ISA file instantiates it inside one
 //! `#[target_feature]` function.
 
+use super::params::{A_PREFETCH_DEPTHS, K_UNROLL};
+
 /// The vector operations the micro-kernel needs. Implementations are `#[inline(always)]` so that
 /// they are compiled with the target features of the function they are inlined into.
 pub(super) trait Vector: Copy {
@@ -107,19 +109,15 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const NV: usize>(
             V::prefetch(c.add(i * ldc + nr - 1));
         }
         let mut acc = [[V::splat(0.0); NV]; MR];
-        for p in 0..k {
-            let bp = b.add(p * nr);
-            let mut bv = [V::splat(0.0); NV];
-            for (j, b_j) in bv.iter_mut().enumerate() {
-                *b_j = V::load(bp.add(j * V::LANES));
+        let k_unrolled = k / K_UNROLL * K_UNROLL;
+        for p0 in (0..k_unrolled).step_by(K_UNROLL) {
+            V::prefetch(a.add((p0 + A_PREFETCH_DEPTHS) * MR));
+            for p in p0..p0 + K_UNROLL {
+                rank1::<V, MR, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
             }
-            let ap = a.add(p * MR);
-            for (i, row) in acc.iter_mut().enumerate() {
-                let a_i = V::splat(*ap.add(i));
-                for (acc_ij, &b_j) in row.iter_mut().zip(&bv) {
-                    *acc_ij = a_i.mul_add(b_j, *acc_ij);
-                }
-            }
+        }
+        for p in k_unrolled..k {
+            rank1::<V, MR, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
         }
         let alpha_v = V::splat(alpha);
         let beta_v = V::splat(beta);
@@ -132,6 +130,34 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const NV: usize>(
                     acc_ij.mul_add(alpha_v, V::load(cp).mul(beta_v))
                 };
                 out.store(cp);
+            }
+        }
+    }
+}
+
+/// One rank-1 update of the accumulators: `acc[i][j] += a[i] · b[j·LANES ..]`, MR values of A at
+/// `a` and NV vectors of B at `b`. The B vectors are loaded first, then each A value is broadcast
+/// once against all of them.
+///
+/// # Safety
+/// The CPU supports `V`'s instruction set; `a` is valid for reading MR floats, `b` for
+/// NV·`V::LANES` floats.
+#[inline(always)]
+unsafe fn rank1<V: Vector, const MR: usize, const NV: usize>(
+    acc: &mut [[V; NV]; MR],
+    a: *const f32,
+    b: *const f32,
+) {
+    // SAFETY: the offsets stay below MR and NV·LANES, as the caller guarantees.
+    unsafe {
+        let mut bv = [V::splat(0.0); NV];
+        for (j, b_j) in bv.iter_mut().enumerate() {
+            *b_j = V::load(b.add(j * V::LANES));
+        }
+        for (i, row) in acc.iter_mut().enumerate() {
+            let a_i = V::splat(*a.add(i));
+            for (acc_ij, &b_j) in row.iter_mut().zip(&bv) {
+                *acc_ij = a_i.mul_add(b_j, *acc_ij);
             }
         }
     }
