@@ -93,12 +93,13 @@ fn same_width_block(g: &ConvGeom, u: usize, v: usize) -> (Range<usize>, isize) {
     (i_lo * g.w..i_hi * g.w, first)
 }
 
-/// Zeroes the columns of each row of `block` (width `w`) that read padding at tap column `v`.
+/// Zeroes the columns of each row of `block` (width `w`) that read padding at tap column `v`: at
+/// most `pad` columns on each side, so one strided pass per column (a slice `fill` per row would
+/// be a `memset` call per one or two floats).
 fn zero_padding_cols(g: &ConvGeom, v: usize, block: &mut [f32]) {
     let js = valid_cols(g, v);
-    for out in block.chunks_exact_mut(g.w) {
-        out[..js.start].iter_mut().for_each(|d| *d = 0.0);
-        out[js.end..].iter_mut().for_each(|d| *d = 0.0);
+    for j in (0..js.start).chain(js.end..g.w) {
+        block.iter_mut().skip(j).step_by(g.w).for_each(|d| *d = 0.0);
     }
 }
 
