@@ -6,6 +6,7 @@
 //! writes and overwrites `dx` whole (no zeroing pass, no scatter). Both passes split over planes
 //! and compute each window alone, so any split gives the same bits.
 
+use crate::{active_isa, Isa};
 use rayon::prelude::*;
 
 /// Outputs per rayon task: below this a task costs more to schedule than to run.
@@ -33,10 +34,45 @@ pub fn maxpool2_fwd(planes: usize, h: usize, w: usize, x: &[f32], y: &mut [f32],
         .zip(pos.par_chunks_mut(out_plane))
         .zip(x.par_chunks(h * w))
         .with_min_len(MIN_OUTPUTS_PER_TASK.div_ceil(out_plane))
-        .for_each(|((y, pos), x)| pool_plane(x, w, y, pos));
+        .for_each(|((y, pos), x)| {
+            #[cfg(target_arch = "x86_64")]
+            if avx2() {
+                // SAFETY: the Avx2Fma and Avx512 paths are active only on CPUs with AVX2.
+                return unsafe { pool_plane_avx2(x, w, y, pos) };
+            }
+            pool_plane(x, w, y, pos)
+        });
+}
+
+/// Whether the per-plane loops run in their AVX2 build: the crate targets the baseline (SSE2 on
+/// x86_64), so only a `#[target_feature]` function gets 8-lane auto-vectorisation. The loops
+/// only compare, select and copy: the same bits either way.
+fn avx2() -> bool {
+    cfg!(target_arch = "x86_64") && active_isa() != Isa::Portable
+}
+
+/// [`pool_plane`] compiled with AVX2.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pool_plane_avx2(x: &[f32], w: usize, y: &mut [f32], pos: &mut [u8]) {
+    pool_plane(x, w, y, pos)
+}
+
+/// [`unpool_plane`] compiled with AVX2.
+///
+/// # Safety
+/// The CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn unpool_plane_avx2(dy: &[f32], pos: &[u8], w: usize, dx: &mut [f32]) {
+    unpool_plane(dy, pos, w, dx)
 }
 
 /// One plane: output row `i` reads input rows `2i` and `2i + 1`.
+#[inline(always)]
 fn pool_plane(x: &[f32], w: usize, y: &mut [f32], pos: &mut [u8]) {
     let ow = w / 2;
     let rows = y.chunks_exact_mut(ow).zip(pos.chunks_exact_mut(ow));
@@ -87,10 +123,18 @@ pub fn maxpool2_bwd(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8], d
         .zip(dy.par_chunks(out_plane))
         .zip(pos.par_chunks(out_plane))
         .with_min_len(MIN_OUTPUTS_PER_TASK.div_ceil(out_plane))
-        .for_each(|((dx, dy), pos)| unpool_plane(dy, pos, w, dx));
+        .for_each(|((dx, dy), pos)| {
+            #[cfg(target_arch = "x86_64")]
+            if avx2() {
+                // SAFETY: the Avx2Fma and Avx512 paths are active only on CPUs with AVX2.
+                return unsafe { unpool_plane_avx2(dy, pos, w, dx) };
+            }
+            unpool_plane(dy, pos, w, dx)
+        });
 }
 
 /// One plane of [`maxpool2_bwd`].
+#[inline(always)]
 fn unpool_plane(dy: &[f32], pos: &[u8], w: usize, dx: &mut [f32]) {
     let ow = w / 2;
     let (pairs, odd_rows) = dx.split_at_mut(dy.len() / ow.max(1) * 2 * w);
