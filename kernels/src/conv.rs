@@ -111,38 +111,41 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
         }
     };
     let groups = x.par_chunks(group * x_img);
+    let serial = serial_groups(g.n.div_ceil(group));
     y.par_chunks_mut(group * y_img)
         .zip(groups)
         .for_each(|(y, x)| {
-            let cols = x.len() / x_img * plane;
-            let shape = (g.c_out, cols, taps);
-            if cols == plane && g.is_pointwise() {
-                mul(isa, NN, shape, w, (x, cols), y);
-                add_bias(y);
-            } else if cols == plane {
-                with_scratch(taps * cols, |col| {
-                    im2col(g, x, col, cols);
-                    mul(isa, NN, shape, w, (col, cols), y)
-                });
-                add_bias(y);
-            } else {
-                with_scratch((taps + g.c_out) * cols, |buf| {
-                    let (col, out) = buf.split_at_mut(taps * cols);
-                    for (i, x) in x.chunks_exact(x_img).enumerate() {
-                        im2col(g, x, &mut col[i * plane..], cols);
-                    }
-                    mul(isa, NN, shape, w, (col, cols), out);
-                    // Each image's rows out of the group's columns, plus the bias on the way.
-                    for (i, y) in y.chunks_exact_mut(y_img).enumerate() {
-                        let rows = y.chunks_exact_mut(plane).zip(out.chunks_exact(cols));
-                        for ((y, out), &bias) in rows.zip(b) {
-                            for (y, &o) in y.iter_mut().zip(&out[i * plane..][..plane]) {
-                                *y = o + bias;
+            in_group(serial, || {
+                let cols = x.len() / x_img * plane;
+                let shape = (g.c_out, cols, taps);
+                if cols == plane && g.is_pointwise() {
+                    mul(isa, NN, shape, w, (x, cols), y);
+                    add_bias(y);
+                } else if cols == plane {
+                    with_scratch(taps * cols, |col| {
+                        im2col(g, x, col, cols);
+                        mul(isa, NN, shape, w, (col, cols), y)
+                    });
+                    add_bias(y);
+                } else {
+                    with_scratch((taps + g.c_out) * cols, |buf| {
+                        let (col, out) = buf.split_at_mut(taps * cols);
+                        for (i, x) in x.chunks_exact(x_img).enumerate() {
+                            im2col(g, x, &mut col[i * plane..], cols);
+                        }
+                        mul(isa, NN, shape, w, (col, cols), out);
+                        // Each image's rows out of the group's columns, plus the bias on the way.
+                        for (i, y) in y.chunks_exact_mut(y_img).enumerate() {
+                            let rows = y.chunks_exact_mut(plane).zip(out.chunks_exact(cols));
+                            for ((y, out), &bias) in rows.zip(b) {
+                                for (y, &o) in y.iter_mut().zip(&out[i * plane..][..plane]) {
+                                    *y = o + bias;
+                                }
                             }
                         }
-                    }
-                });
-            }
+                    });
+                }
+            })
         });
 }
 
@@ -155,31 +158,50 @@ fn bwd_input_with(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32])
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
     let groups = dy.par_chunks(group * y_img);
+    let serial = serial_groups(g.n.div_ceil(group));
     dx.par_chunks_mut(group * x_img)
         .zip(groups)
         .for_each(|(dx, dy)| {
-            let cols = dy.len() / y_img * plane;
-            let shape = (taps, cols, g.c_out);
-            if cols == plane && g.is_pointwise() {
-                mul(isa, TN, shape, w, (dy, cols), dx);
-            } else if cols == plane {
-                with_scratch(taps * cols, |dcol| {
-                    mul(isa, TN, shape, w, (dy, cols), dcol);
-                    dx.fill(0.0);
-                    col2im_add(g, dcol, cols, dx)
-                });
-            } else {
-                with_scratch((taps + g.c_out) * cols, |buf| {
-                    let (dcol, dyc) = buf.split_at_mut(taps * cols);
-                    gather_columns(dy, plane, cols, dyc);
-                    mul(isa, TN, shape, w, (dyc, cols), dcol);
-                    dx.fill(0.0);
-                    for (i, dx) in dx.chunks_exact_mut(x_img).enumerate() {
-                        col2im_add(g, &mut dcol[i * plane..], cols, dx);
-                    }
-                });
-            }
+            in_group(serial, || {
+                let cols = dy.len() / y_img * plane;
+                let shape = (taps, cols, g.c_out);
+                if cols == plane && g.is_pointwise() {
+                    mul(isa, TN, shape, w, (dy, cols), dx);
+                } else if cols == plane {
+                    with_scratch(taps * cols, |dcol| {
+                        mul(isa, TN, shape, w, (dy, cols), dcol);
+                        dx.fill(0.0);
+                        col2im_add(g, dcol, cols, dx)
+                    });
+                } else {
+                    with_scratch((taps + g.c_out) * cols, |buf| {
+                        let (dcol, dyc) = buf.split_at_mut(taps * cols);
+                        gather_columns(dy, plane, cols, dyc);
+                        mul(isa, TN, shape, w, (dyc, cols), dcol);
+                        dx.fill(0.0);
+                        for (i, dx) in dx.chunks_exact_mut(x_img).enumerate() {
+                            col2im_add(g, &mut dcol[i * plane..], cols, dx);
+                        }
+                    });
+                }
+            })
         });
+}
+
+/// Whether a convolution keeps its image groups' GEMMs on their own threads: when there are at
+/// least as many groups as threads, the groups are the parallelism, and splitting each GEMM again
+/// would only add tasks.
+fn serial_groups(groups: usize) -> bool {
+    groups >= rayon::current_num_threads()
+}
+
+/// Runs one image group's work `f`, its GEMMs without a parallel split when `serial`.
+fn in_group(serial: bool, f: impl FnOnce()) {
+    if serial {
+        crate::gemm::serial(f)
+    } else {
+        f()
+    }
 }
 
 /// Lays images `src` (each `rows × plane`) side by side in `dst` (`rows × cols`, image `i` in

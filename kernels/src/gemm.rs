@@ -18,6 +18,7 @@ mod portable;
 mod tile;
 
 use crate::{active_isa, Isa};
+pub(crate) use blocked::serial;
 use blocked::{Out, Problem};
 use pack::Strided;
 

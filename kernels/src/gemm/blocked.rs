@@ -7,6 +7,7 @@ use super::pack::{with_buffer, Buffer, Strided};
 use super::params::{MAX_TILE, MIN_TASK_COLS, PAR_MIN_MACS, TASKS_PER_THREAD};
 use super::tile::{MicroKernel, TileOut};
 use rayon::prelude::*;
+use std::cell::Cell;
 
 /// The output C: element (i, j) at `ptr + i·ldc + j`.
 #[derive(Clone, Copy)]
@@ -64,6 +65,35 @@ struct Split {
     cols: usize,
 }
 
+thread_local! {
+    /// Set by [`serial`]: this thread's GEMMs run without a parallel split.
+    static SERIAL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with every GEMM it makes on this thread kept on this thread: for a caller that already
+/// runs independent GEMMs in parallel (a convolution's image groups), where splitting each of them
+/// again only adds tasks. The split never changes a result, so neither does this.
+pub(crate) fn serial<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the flag even if `f` panics.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SERIAL.set(self.0);
+        }
+    }
+    let _restore = Restore(SERIAL.replace(true));
+    f()
+}
+
+/// The threads a GEMM may split over: the current rayon pool's, or 1 inside [`serial`].
+pub(super) fn threads() -> usize {
+    if SERIAL.get() {
+        1
+    } else {
+        rayon::current_num_threads()
+    }
+}
+
 impl Split {
     /// All of C in one task on one thread, or below [`PAR_MIN_MACS`]; else about
     /// [`TASKS_PER_THREAD`] tasks per thread, so that rayon can even out a thread that runs slower
@@ -71,7 +101,7 @@ impl Split {
     /// packs its own A rows and disjoint rows pack nothing twice; columns only when C has too few
     /// rows, at least [`MIN_TASK_COLS`] wide since each column task repacks its rows of A.
     fn new<const MR: usize, const NR: usize>(p: &Problem, nb: usize, mc: usize) -> Split {
-        let threads = rayon::current_num_threads();
+        let threads = threads();
         if threads <= 1 || p.m.saturating_mul(p.n).saturating_mul(p.k) < PAR_MIN_MACS {
             return Split {
                 rows: p.m,
@@ -130,10 +160,7 @@ pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usi
                 // a thread's share of the block when those span it).
                 let pack_split = Split {
                     rows: 1,
-                    cols: split.cols.min(
-                        nb.div_ceil(rayon::current_num_threads())
-                            .next_multiple_of(NR),
-                    ),
+                    cols: split.cols.min(nb.div_ceil(threads()).next_multiple_of(NR)),
                 };
                 let pack_split = if split.rows == p.m && split.cols >= nb {
                     split
@@ -268,5 +295,30 @@ unsafe fn edge_tile<const MR: usize, const NR: usize>(
         for i in 0..rows {
             std::ptr::copy_nonoverlapping(scratch.add(i * NR), c.add(i * ldc), cols);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{serial, threads};
+
+    #[test]
+    fn serial_scopes_one_thread_and_restores() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("pool");
+        pool.install(|| {
+            assert_eq!(threads(), 3);
+            serial(|| {
+                assert_eq!(threads(), 1);
+                serial(|| assert_eq!(threads(), 1));
+                assert_eq!(threads(), 1, "a nested scope keeps the outer one");
+            });
+            assert_eq!(threads(), 3);
+            let caught = std::panic::catch_unwind(|| serial(|| panic!("inside")));
+            assert!(caught.is_err());
+            assert_eq!(threads(), 3, "restored after a panic");
+        });
     }
 }

@@ -100,7 +100,7 @@ pub(super) unsafe fn dot_body<V: Vector>(len: usize, first: bool, blk: &DotBlock
 /// As [`super::blocked::gemm`], and the CPU supports `K`'s instruction set.
 pub(super) unsafe fn gemm<K: DotKernel>(p: &Problem) {
     let (mb, nb) = (p.m.div_ceil(DOT_MR), p.n.div_ceil(DOT_NR));
-    let threads = rayon::current_num_threads();
+    let threads = super::blocked::threads();
     let parallel = threads > 1 && p.m.saturating_mul(p.n).saturating_mul(p.k) >= PAR_MIN_MACS;
     let (rows, cols) = match (parallel, mb >= nb) {
         (false, _) => (p.m, p.n),
