@@ -295,3 +295,60 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
         "loop with an extra logits loss vs by hand: max |Δθ| {worst}"
     );
 }
+
+#[test]
+fn cached_test_features_give_the_logits_of_the_full_forward() {
+    use regimebench::tape::Tape;
+    use regimebench::tensor::Tensor;
+    use regimebench::train::{Part, PrefixCache, TaskSource};
+    let src = Stripes::small(2);
+    let mut p = ParamStore::new();
+    let net = Cnn::new(Preset::Small, src.k, 1, &mut p);
+    net.init(&mut p, 3);
+    let positions: Vec<usize> = (0..src.len(1, Part::Test)).collect();
+    let logits = |from: Group, x: Tensor| {
+        let mut tape = Tape::new(&p, &[]);
+        let xi = tape.input(x);
+        let z = net.forward_from(&mut tape, &p, from, xi, 0);
+        tape.value(z)
+            .iter()
+            .map(|v| v.to_bits())
+            .collect::<Vec<_>>()
+    };
+    let (c, h, w) = src.chw;
+    let mut x = vec![0.0; positions.len() * c * h * w];
+    let mut y = vec![0; positions.len()];
+    src.fill(1, Part::Test, &positions, &mut x, &mut y);
+    let full = logits(Group::G1, Tensor::new(&[positions.len(), c, h, w], x));
+    for from in [Group::G2, Group::G3, Group::G4, Group::G5] {
+        let cache = PrefixCache::build(&net, &p, &src, 1, Part::Test, from);
+        let (features, labels) = cache.gather(&positions);
+        assert_eq!(labels, y);
+        assert_eq!(
+            features.shape()[1..].iter().product::<usize>(),
+            Preset::Small.group_input_len(from)
+        );
+        assert_eq!(logits(from, features), full, "from {from:?}");
+    }
+}
+
+#[test]
+fn test_features_follow_a_changed_prefix() {
+    use regimebench::train::{accuracy, TestFeatures};
+    let src = Stripes::small(2);
+    let (_, mut p) = run(&config("R5", HeadLayout::Shared, false), &src);
+    let net = Cnn::new(Preset::Small, src.k, 1, &mut ParamStore::new());
+    let mut test = TestFeatures::new(Group::G4, src.tasks);
+    let trained = accuracy(&net, &p, &src, 1, 0);
+    assert_eq!(test.accuracy(&net, &p, &src, 1, 0), trained);
+    // Zero conv1: every image then gives the same logits, so class 0 wins everywhere (half right).
+    for r in p.group_ranges(Group::G1) {
+        p.flat_mut()[r].fill(0.0);
+    }
+    let blank = accuracy(&net, &p, &src, 1, 0);
+    assert!(
+        blank == 0.5 && trained > 0.9,
+        "setup: {trained} then {blank}"
+    );
+    assert_eq!(test.accuracy(&net, &p, &src, 1, 0), blank, "stale features");
+}

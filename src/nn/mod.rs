@@ -39,6 +39,16 @@ impl Preset {
             Preset::Cifar => 256,
         }
     }
+    /// Floats per image at the input of group `g` (the image itself for G1); each pool halves
+    /// the sides, flooring (7×7 → 3×3 for `small`).
+    pub fn group_input_len(self, g: Group) -> usize {
+        let (c, h, w) = self.input_chw();
+        match g.index() {
+            0 => c * h * w,
+            i @ 1..=3 => self.conv_channels()[i - 1] * (h >> i) * (w >> i),
+            _ => self.hidden(),
+        }
+    }
     /// Features out of G3: channels × (side/8)², the pools flooring (7×7 → 3×3 for `small`).
     fn flat_features(self) -> usize {
         let (_, h, w) = self.input_chw();

@@ -10,7 +10,8 @@ use crate::tensor::Tensor;
 /// Images per forward pass while filling the cache (any size gives the same features).
 const FILL_BATCH: usize = 64;
 
-/// The input of group `from` for every training image of one task, in position order.
+/// The input of group `from` for every image of one task's training or test part, in position
+/// order.
 pub struct PrefixCache {
     pub from: Group,
     /// Shape of one image's features (e.g. `[64, 3, 3]` for the input of G4 in `small`).
@@ -20,15 +21,16 @@ pub struct PrefixCache {
 }
 
 impl PrefixCache {
-    /// Runs groups `G1..from` (exclusive) over every training image of `task`.
+    /// Runs groups `G1..from` (exclusive) over every image of `task`'s `part`.
     pub fn build(
         net: &Cnn,
         p: &ParamStore,
         src: &dyn TaskSource,
         task: usize,
+        part: Part,
         from: Group,
     ) -> Self {
-        let n = src.len(task, Part::Train);
+        let n = src.len(task, part);
         let (c, h, w) = src.image_chw();
         let mut tape = Tape::new(p, &[]);
         let (mut features, mut labels, mut feature_shape) =
@@ -37,7 +39,7 @@ impl PrefixCache {
         for chunk in positions.chunks(FILL_BATCH) {
             let mut x = vec![0.0; chunk.len() * c * h * w];
             let mut y = vec![0; chunk.len()];
-            src.fill(task, Part::Train, chunk, &mut x, &mut y);
+            src.fill(task, part, chunk, &mut x, &mut y);
             tape.clear();
             let xi = tape.input(Tensor::new(&[chunk.len(), c, h, w], x));
             let out = Group::ALL[..from.index()]

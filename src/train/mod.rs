@@ -6,7 +6,7 @@ mod eval;
 mod source;
 
 pub use cache::PrefixCache;
-pub use eval::accuracy;
+pub use eval::{accuracy, TestFeatures};
 pub use source::{Part, TaskSource};
 
 use crate::methods::{Method, StepInput, TaskInfo};
@@ -86,6 +86,14 @@ pub fn train(
     let (c, h, w) = src.image_chw();
     let mut sgd = Sgd::new(cfg.sgd, p.len());
     let mut grads = vec![0.0; p.len()];
+    // The prefix that the regime freezes once its tasks start: test images go through it once per
+    // run (kept bit-identical to recomputing; see `TestFeatures`).
+    let eval_from = if cfg.cache_prefix {
+        cfg.regime.lowest()
+    } else {
+        Group::G1
+    };
+    let mut test = TestFeatures::new(eval_from, t_count);
     let mut out = Trained {
         acc: Vec::new(),
         theta_star: vec![p.flat().to_vec()],
@@ -113,7 +121,7 @@ pub fn train(
         grads.fill(0.0);
         method.begin_task(&info, p);
         let cache = (cfg.cache_prefix && regime.lowest() > Group::G1)
-            .then(|| PrefixCache::build(net, p, src, task, regime.lowest()));
+            .then(|| PrefixCache::build(net, p, src, task, Part::Train, regime.lowest()));
         let n = src.len(task, Part::Train);
         let steps_per_epoch = n.div_ceil(cfg.batch);
         let mut tape = Tape::new(p, &regime.trainable);
@@ -186,7 +194,7 @@ pub fn train(
         out.theta_star.push(p.flat().to_vec());
         out.acc.push(
             (0..t_count)
-                .map(|j| accuracy(net, p, src, j, head_of(cfg.head, j)))
+                .map(|j| test.accuracy(net, p, src, j, head_of(cfg.head, j)))
                 .collect(),
         );
     }
