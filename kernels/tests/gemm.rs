@@ -297,6 +297,23 @@ fn beta_zero_overwrites_nan() {
     }
 }
 
+/// The bits of `case` on `isa` under rayon pools of 1, 2 and 3 threads.
+fn on_1_2_3_threads(case: &Case, isa: Isa) -> Vec<Vec<u32>> {
+    [1, 2, 3]
+        .iter()
+        .map(|&threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| case.run(isa))
+                .iter()
+                .map(|x| x.to_bits())
+                .collect()
+        })
+        .collect()
+}
+
 /// Results are bit-identical under rayon pools of 1, 2 and 3 threads, on shapes the parallel split
 /// cuts into row tasks (many rows) and into rows × columns (few rows, n wider than one `nc`
 /// block), with k deep enough for several depth blocks.
@@ -308,19 +325,7 @@ fn bit_identical_across_thread_counts() {
         for (s, &shape) in shapes.iter().enumerate() {
             let trans = TRANS[s % TRANS.len()];
             let case = Case::new(trans, shape, (0.5, 1.0), 1, || rng.unit());
-            let runs: Vec<Vec<u32>> = [1, 2, 3]
-                .iter()
-                .map(|&threads| {
-                    let pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(threads)
-                        .build()
-                        .unwrap();
-                    pool.install(|| case.run(isa))
-                        .iter()
-                        .map(|x| x.to_bits())
-                        .collect()
-                })
-                .collect();
+            let runs = on_1_2_3_threads(&case, isa);
             assert!(runs[0] == runs[1], "{isa} {shape:?}: 1 vs 2 threads differ");
             assert!(runs[0] == runs[2], "{isa} {shape:?}: 1 vs 3 threads differ");
         }
@@ -364,19 +369,7 @@ fn deep_k_path() {
                 &want_exact,
                 0.0,
             );
-            let runs: Vec<Vec<u32>> = [1, 2, 3]
-                .iter()
-                .map(|&threads| {
-                    let pool = rayon::ThreadPoolBuilder::new()
-                        .num_threads(threads)
-                        .build()
-                        .unwrap();
-                    pool.install(|| case.run(isa))
-                        .iter()
-                        .map(|x| x.to_bits())
-                        .collect()
-                })
-                .collect();
+            let runs = on_1_2_3_threads(&case, isa);
             assert!(
                 runs[0] == runs[1] && runs[0] == runs[2],
                 "{isa} {shape:?}: deep k differs across thread counts"
