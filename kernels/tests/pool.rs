@@ -44,7 +44,7 @@ fn naive_unpool(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8]) -> Ve
 
 #[test]
 fn forward_matches_reference_with_ties_and_floor() {
-    let sides = [1, 2, 3, 7, 8, 17];
+    let sides = [1, 2, 3, 7, 8, 17, 28, 33];
     for (planes, levels) in [(1, 3), (3, 2), (7, 1000)] {
         for h in sides {
             for w in sides {
