@@ -107,6 +107,9 @@ fn backward_routes_to_the_maximum_and_zeroes_the_rest() {
         (5, 17, 8),
         (300, 16, 16),
         (64 * 32, 7, 7),
+        (4, 28, 28),
+        (3, 29, 14),
+        (2, 14, 33),
     ] {
         let x = values(planes * h * w, planes as u64, 7);
         let (_, pos) = pool(planes, h, w, &x);
