@@ -1,5 +1,6 @@
 //! `regimebench run` end to end on the real data in ../shared/data: the JSON result, the sanity
-//! target of issue 5, and clear errors for bad flags and missing data.
+//! target of issue 5, and clear errors for bad flags and missing data; `regimebench bench`'s
+//! table and flag errors.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -188,5 +189,64 @@ fn bad_flags_and_missing_data_are_clear_errors() {
             !ok && err.contains("qmnist-train-images-idx3-ubyte"),
             "names the missing file: {err}"
         );
+    }
+}
+
+#[test]
+fn a_short_bench_prints_its_table() {
+    let args = [
+        "bench",
+        "--preset",
+        "small",
+        "--threads",
+        "1,2",
+        "--rounds",
+        "1",
+        "--seconds",
+        "0.05",
+        "--batch",
+        "8",
+    ];
+    let (ok, out, err) = regimebench(&args);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("batch 8") && out.contains("kernel path"),
+        "{out}"
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("small"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    for (row, threads) in rows.iter().zip(["1", "2"]) {
+        assert_eq!(row[1], threads);
+        let rate: f64 = row[2].parse().expect("images/s");
+        assert!(rate > 0.0, "{out}");
+    }
+}
+
+#[test]
+fn bad_bench_flags_are_clear_errors() {
+    for (args, says) in [
+        (
+            &["bench", "--rounds", "0"][..],
+            "--rounds must be at least 1",
+        ),
+        (
+            &["bench", "--threads", "0"][..],
+            "--threads must be at least 1",
+        ),
+        (
+            &["bench", "--seconds", "0"][..],
+            "--seconds must be a positive number",
+        ),
+        (
+            &["bench", "--preset", "resnet"][..],
+            "invalid value 'resnet'",
+        ),
+    ] {
+        let (ok, _, err) = regimebench(args);
+        assert!(!ok && err.contains(says), "{args:?}: {err}");
     }
 }
