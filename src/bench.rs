@@ -63,12 +63,14 @@ impl StepBench {
         self.y.len()
     }
 
-    /// One step; returns the loss before it. The input is copied into the tape each step, as
-    /// the training loop hands each batch over.
+    /// One step; returns the loss before it. The batch is copied into a tape buffer each step,
+    /// as the training loop fills one.
     pub fn step(&mut self) -> f32 {
         let tape = &mut self.tape;
         tape.clear();
-        let x = tape.input(self.x.clone());
+        let mut x = tape.take_buffer(self.x.len());
+        x.copy_from_slice(self.x.data());
+        let x = tape.input(Tensor::new(self.x.shape(), x));
         let z = self.net.forward(tape, &self.params, x, 0);
         let l = tape.softmax_xent(z, &self.y);
         tape.backward(l, &self.params, &mut self.grads);

@@ -85,6 +85,13 @@ impl Tape {
         self.trainable[id.0]
     }
 
+    /// A buffer of `len` floats, contents unspecified, from the tape's recycled ones: for an op's
+    /// output (its kernel overwrites it), an input or a backward seed to fill and hand back, so
+    /// that a loop reusing the tape allocates nothing per step.
+    pub fn take_buffer(&mut self, len: usize) -> Vec<f32> {
+        self.pool.get_mut().take(len)
+    }
+
     /// A leaf that gets no gradient (a batch of images, cached features).
     pub fn input(&mut self, t: Tensor) -> NodeId {
         let (shape, value) = t.into_parts();
@@ -127,7 +134,9 @@ impl Tape {
             1,
             "backward() starts from a scalar loss"
         );
-        self.backward_with(vec![(loss, vec![1.0])], params, grads)
+        let mut seed = self.pool.borrow_mut().take(1);
+        seed[0] = 1.0;
+        self.backward_with(vec![(loss, seed)], params, grads)
     }
 
     /// Back-propagates `L = Σ_s ⟨seed_s, value(node_s)⟩` from any nodes at once: each seed is a
@@ -244,5 +253,36 @@ impl GradSink<'_> {
     }
     pub(crate) fn param(&self, id: ParamId) -> &[f32] {
         self.params.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tape;
+    use crate::params::{Group, ParamStore};
+    use crate::tensor::Tensor;
+
+    /// A training-loop-shaped use (input from `take_buffer`, forward, backward, clear) keeps a
+    /// fixed set of buffers: nothing piles up in the pool step after step.
+    #[test]
+    fn a_reused_tape_keeps_a_fixed_set_of_buffers() {
+        let mut p = ParamStore::new();
+        let (w, b) = (p.add("w", Group::G5, &[3, 4]), p.add("b", Group::G5, &[3]));
+        let mut grads = vec![0.0; p.len()];
+        let mut tape = Tape::new(&p, &Group::ALL);
+        let mut sizes = Vec::new();
+        for step in 0..50 {
+            tape.clear();
+            sizes.push(tape.pool.borrow().free_buffers());
+            let mut x = tape.take_buffer(8);
+            x.iter_mut()
+                .enumerate()
+                .for_each(|(i, v)| *v = (i + step) as f32);
+            let x = tape.input(Tensor::new(&[2, 4], x));
+            let z = tape.linear(&p, x, w, b);
+            let l = tape.softmax_xent(z, &[0, 2]);
+            tape.backward(l, &p, &mut grads);
+        }
+        assert!(sizes[2..].iter().all(|&n| n == sizes[2]), "{sizes:?}");
     }
 }

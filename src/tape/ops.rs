@@ -51,11 +51,6 @@ impl Op {
 }
 
 impl Tape {
-    /// A buffer for an op's output, contents unspecified: the op's kernel overwrites it.
-    fn buffer(&mut self, len: usize) -> Vec<f32> {
-        self.pool.get_mut().take(len)
-    }
-
     /// Convolution with square kernel taken from `w`'s shape, the given stride and zero padding.
     pub fn conv2d(
         &mut self,
@@ -81,7 +76,7 @@ impl Tape {
             },
             _ => panic!("conv2d: input {xs:?} does not fit weights {ws:?}"),
         };
-        let mut y = self.buffer(geom.y_len());
+        let mut y = self.take_buffer(geom.y_len());
         k::conv2d_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y);
         let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
         let shape = vec![geom.n, geom.c_out, geom.out_h(), geom.out_w()];
@@ -108,7 +103,7 @@ impl Tape {
             panic!("maxpool2: expected NCHW, got {:?}", self.shape(x))
         };
         let len = n * c * (h / 2) * (w / 2);
-        let (mut y, mut pos) = (self.buffer(len), vec![0; len]);
+        let (mut y, mut pos) = (self.take_buffer(len), vec![0; len]);
         k::maxpool2_fwd(n * c, h, w, self.value(x), &mut y, &mut pos);
         let needs = self.needs_grad(x);
         self.push(vec![n, c, h / 2, w / 2], y, Op::MaxPool2 { x, pos }, needs)
@@ -117,7 +112,7 @@ impl Tape {
     pub fn flatten(&mut self, x: NodeId) -> NodeId {
         let n = self.shape(x)[0];
         let d = self.value(x).len() / n.max(1);
-        let mut value = self.buffer(n * d);
+        let mut value = self.take_buffer(n * d);
         value.copy_from_slice(self.value(x));
         let needs = self.needs_grad(x);
         self.push(vec![n, d], value, Op::Flatten { x }, needs)
@@ -129,7 +124,7 @@ impl Tape {
             (&[n, d], &[o, wd]) if wd == d => (n, d, o),
             _ => panic!("linear: input {xs:?} does not fit weights {ws:?}"),
         };
-        let mut y = self.buffer(n * o);
+        let mut y = self.take_buffer(n * o);
         k::sgemm(
             k::Trans::N,
             k::Trans::T,
@@ -161,15 +156,12 @@ impl Tape {
             "softmax_xent: {n} rows but {} labels",
             labels.len()
         );
-        let mut dlogits = self.buffer(n * o);
+        let mut dlogits = self.take_buffer(n * o);
         let loss = k::softmax_xent(self.value(logits), labels, o, &mut dlogits);
+        let mut value = self.take_buffer(1);
+        value[0] = loss;
         let needs = self.needs_grad(logits);
-        self.push(
-            vec![],
-            vec![loss],
-            Op::SoftmaxXent { logits, dlogits },
-            needs,
-        )
+        self.push(vec![], value, Op::SoftmaxXent { logits, dlogits }, needs)
     }
 }
 

@@ -8,6 +8,11 @@ pub(crate) struct Pool {
     free: Vec<Vec<f32>>,
 }
 
+/// The most free buffers a pool keeps. A step of this project's networks frees about 30 (node
+/// values and gradients); buffers that came from outside (each step's input) would otherwise pile
+/// up, one per step.
+const MAX_FREE: usize = 64;
+
 impl Pool {
     /// A buffer of `len` floats whose contents are unspecified (values of an earlier pass): for
     /// kernels that overwrite every element.
@@ -24,17 +29,44 @@ impl Pool {
         buf
     }
 
-    /// Returns a buffer for later [`take`](Self::take)s.
+    /// How many buffers are free (for tests of the tape's reuse).
+    #[cfg(test)]
+    pub(crate) fn free_buffers(&self) -> usize {
+        self.free.len()
+    }
+
+    /// Returns a buffer for later [`take`](Self::take)s; when the pool is full, the smallest of
+    /// its buffers and `buf` is dropped instead.
     pub(crate) fn give(&mut self, buf: Vec<f32>) {
-        if buf.capacity() > 0 {
-            self.free.push(buf);
+        if buf.capacity() == 0 {
+            return;
+        }
+        if self.free.len() < MAX_FREE {
+            return self.free.push(buf);
+        }
+        let smallest = (0..self.free.len())
+            .min_by_key(|&i| self.free[i].capacity())
+            .filter(|&i| self.free[i].capacity() < buf.capacity());
+        if let Some(i) = smallest {
+            self.free[i] = buf;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Pool;
+    use super::{Pool, MAX_FREE};
+
+    #[test]
+    fn keeps_at_most_max_free_buffers_the_largest() {
+        let mut pool = Pool::default();
+        for len in 1..=2 * MAX_FREE {
+            pool.give(vec![0.0; len]);
+        }
+        assert_eq!(pool.free.len(), MAX_FREE);
+        let smallest = pool.free.iter().map(Vec::capacity).min();
+        assert_eq!(smallest, Some(MAX_FREE + 1));
+    }
 
     #[test]
     fn reuses_the_smallest_buffer_that_fits() {

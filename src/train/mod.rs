@@ -142,7 +142,7 @@ pub fn train(
                         (tape.input(feats), cache.from, y)
                     }
                     None => {
-                        let mut x = vec![0.0; batch.len() * c * h * w];
+                        let mut x = tape.take_buffer(batch.len() * c * h * w);
                         let mut y = vec![0; batch.len()];
                         src.fill(task, Part::Train, batch, &mut x, &mut y);
                         (
@@ -154,7 +154,9 @@ pub fn train(
                 };
                 let logits = net.forward_from(&mut tape, p, from, input, head);
                 let loss_node = tape.softmax_xent(logits, &y);
-                let mut seeds = vec![(loss_node, vec![1.0])];
+                let mut one = tape.take_buffer(1);
+                one[0] = 1.0;
+                let mut seeds = vec![(loss_node, one)];
                 let mut loss = tape.value(loss_node)[0];
                 let step_input = StepInput {
                     from,
