@@ -1,11 +1,12 @@
 //! NCHW convolution (OIHW weights): forward, backward-data and backward-weights, each as im2col
-//! plus one [`sgemm`](crate::sgemm) per group of images, the groups split over rayon.
+//! plus [`sgemm`](crate::sgemm): forward and backward-data one GEMM per group of images,
+//! backward-weights one per image; the groups (chunks) split over rayon.
 //!
 //! Determinism: forward and backward-data split the batch into groups of images whose size
 //! depends only on the geometry, and each group is computed by one task in one fixed order.
 //! Backward-weights reduces over the batch; it cuts the batch into chunks of
-//! [`WEIGHT_GRAD_CHUNK`] images (a constant, never the thread count), computes each chunk's
-//! partial with one GEMM, and adds the partials in chunk order. So every result is bit-identical
+//! [`WEIGHT_GRAD_CHUNK`] images (a constant, never the thread count), accumulates each chunk's
+//! partial image by image, and adds the partials in chunk order. So every result is bit-identical
 //! for any rayon thread count (given that `sgemm` is).
 
 mod im2col;
