@@ -5,11 +5,13 @@
 //! Throughput is reported in elements = 2·m·n·k flops, so criterion's "Gelem/s" reads GFLOP/s.
 //! Run a subset with a filter, e.g. `cargo bench --bench gemm -- 'square512/'` or `-- '/t1/'`.
 //! Ids: `gemm/<shape>/t<threads>/<impl>`. matrixmultiply is built without its `threading`
-//! feature, so it runs on one thread in the all-threads rows too.
+//! feature, so it runs on one thread in the all-threads rows too. At the end, a table of the
+//! ratios ours / matrixmultiply of every shape this run measured.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use regimebench_kernels::{active_isa, available_isas, sgemm_with, Trans};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 /// One benchmarked GEMM: `op(A)` m×k, `op(B)` k×n, tightly packed.
 struct Shape {
@@ -144,6 +146,7 @@ fn filled(len: usize) -> Vec<f32> {
 }
 
 fn bench(c: &mut Criterion) {
+    let started = SystemTime::now();
     let isas = available_isas();
     let threads_all = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
@@ -216,6 +219,48 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+    print_ratios(started, threads_all);
+}
+
+/// The ratio table the targets are stated in: ours (active path) over matrixmultiply, per shape
+/// and thread count, from the medians criterion just wrote (`<criterion dir>/gemm/<shape>_t<n>/
+/// <impl>/new/estimates.json`; entries older than this run, e.g. filtered out, are skipped).
+fn print_ratios(started: SystemTime, threads_all: usize) {
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|t| PathBuf::from(t).join("criterion"))
+        })
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+        .join("gemm");
+    let median_ns = |shape: &str, threads: usize, imp: &str| -> Option<f64> {
+        let path = dir.join(format!("{shape}_t{threads}/{imp}/new/estimates.json"));
+        let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= started;
+        let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        json["median"]["point_estimate"].as_f64().filter(|_| fresh)
+    };
+    let ours = active_isa().name();
+    println!("\nours ({ours}) / matrixmultiply, criterion medians of this run (> 1: ours faster)");
+    println!(
+        "{:<24} {:>8} {:>8}",
+        "shape",
+        "1 thread",
+        format!("{threads_all} thr")
+    );
+    for sh in shapes() {
+        let ratio = |t: usize| {
+            let (o, m) = (
+                median_ns(&sh.name, t, ours)?,
+                median_ns(&sh.name, t, "matrixmultiply")?,
+            );
+            Some(format!("{:.2}", m / o))
+        };
+        let (r1, rn) = (ratio(1), ratio(threads_all));
+        if r1.is_some() || rn.is_some() {
+            let show = |r: Option<String>| r.unwrap_or_else(|| "-".into());
+            println!("{:<24} {:>8} {:>8}", sh.name, show(r1), show(rn));
+        }
+    }
 }
 
 criterion_group!(benches, bench);
