@@ -20,17 +20,9 @@ const LAYERS: [(&str, usize, usize, usize); 6] = [
     ("cifar-g3", 64, 8, 128),
 ];
 
-fn values(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+#[path = "../kernels/tests/common/mod.rs"]
+mod common;
+use common::signed_values as values;
 
 /// The thread counts to compare: one, and all of rayon's default.
 fn pools() -> Vec<(String, rayon::ThreadPool)> {

@@ -8,17 +8,9 @@ use crate::{available_isas, reference, ConvGeom};
 /// `k` terms is about `k · ε/2`, plus the final rounding to f32; FMA or not only shrinks it.
 const TOL_PER_TERM: f64 = f32::EPSILON as f64;
 
-fn values(len: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    (0..len)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+#[path = "../../tests/common/mod.rs"]
+mod common;
+use common::signed_values as values;
 
 fn assert_close(what: &str, got: &[f32], want: &[f64], terms: usize) {
     let tol = TOL_PER_TERM * (terms as f64 + 1.0);

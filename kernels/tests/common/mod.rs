@@ -1,4 +1,5 @@
-//! A tiny deterministic generator shared by the kernel tests (no dependency, same stream everywhere).
+//! A tiny deterministic generator shared by the kernel tests, the kernels' unit tests and the conv
+//! benchmark (included by `#[path]` there; no dependency, same stream everywhere).
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 /// A 64-bit linear congruential stream (Knuth's MMIX constants), seeded by a scrambled seed.
@@ -19,4 +20,10 @@ impl Lcg {
     pub fn unit(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
     }
+}
+
+/// `len` values uniform in [-1, 1) from the stream seeded by `seed`.
+pub fn signed_values(len: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Lcg::new(seed);
+    (0..len).map(|_| rng.unit() * 2.0 - 1.0).collect()
 }
