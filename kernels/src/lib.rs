@@ -18,6 +18,10 @@ mod geom;
 mod isa;
 mod pool;
 pub mod reference;
+/// The integration tests' value generators, for the unit tests too.
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_common;
 
 pub use conv::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd};
 pub use elementwise::{add_bias_rows, relu_bwd, relu_fwd, softmax_xent, sum_rows};

@@ -8,9 +8,7 @@ use crate::{available_isas, reference, ConvGeom};
 /// `k` terms is about `k · ε/2`, plus the final rounding to f32; FMA or not only shrinks it.
 const TOL_PER_TERM: f64 = f32::EPSILON as f64;
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
-use common::signed_values as values;
+use crate::test_common::signed_values as values;
 
 fn assert_close(what: &str, got: &[f32], want: &[f64], terms: usize) {
     let tol = TOL_PER_TERM * (terms as f64 + 1.0);
