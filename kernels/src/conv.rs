@@ -9,6 +9,8 @@
 //! partial image by image, and adds the partials in chunk order. So every result is bit-identical
 //! for any rayon thread count (given that `sgemm` is).
 
+#[cfg(target_arch = "x86_64")]
+mod direct;
 mod im2col;
 #[cfg(test)]
 mod tests;
@@ -106,6 +108,19 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
     }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
+    #[cfg(target_arch = "x86_64")]
+    if direct_serves(isa, g) {
+        y.par_chunks_mut(y_img)
+            .zip(x.par_chunks(x_img))
+            .for_each(|(y, x)| {
+                with_scratch(direct::padded_len(g), |xp| {
+                    direct::pad_images(g, x, xp);
+                    // SAFETY: `direct_serves` checked the CPU (AVX2 + FMA) and the geometry.
+                    unsafe { direct::fwd_image(g, xp, w, b, y) }
+                })
+            });
+        return;
+    }
     let add_bias = |y: &mut [f32]| {
         for (row, &bias) in y.chunks_exact_mut(plane).zip(b.iter().cycle()) {
             row.iter_mut().for_each(|v| *v += bias);
@@ -189,6 +204,16 @@ fn bwd_input_with(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32])
         });
 }
 
+/// Whether the direct forward (`conv/direct.rs`) serves `g` on `isa`: a 3×3, stride 1, pad 1
+/// layer with at most `direct::MAX_C_IN` input channels and rows of at least 8 pixels, on an
+/// AVX2 + FMA path (`Avx512` CPUs have both). A rule on the geometry only, so the results never
+/// depend on the thread count.
+#[cfg(target_arch = "x86_64")]
+fn direct_serves(isa: Isa, g: &ConvGeom) -> bool {
+    let same3x3 = (g.kh, g.kw, g.stride, g.pad) == (3, 3, 1, 1);
+    isa != Isa::Portable && same3x3 && g.c_in <= direct::MAX_C_IN && g.w >= 8
+}
+
 /// Whether a convolution keeps its image groups' GEMMs on their own threads: when there are at
 /// least as many groups as threads, the groups are the parallelism, and splitting each GEMM again
 /// would only add tasks.
@@ -258,6 +283,11 @@ fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32]
 fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f64]) {
     let (taps, plane) = (g.taps(), g.out_plane());
     db.fill(0.0);
+    for dy in dy.chunks_exact(g.c_out * plane) {
+        for (d, row) in db.iter_mut().zip(dy.chunks_exact(plane)) {
+            *d += sum_f64(row);
+        }
+    }
     with_scratch(taps * plane, |col| {
         let images = x.chunks_exact(g.c_in * g.in_plane());
         for (i, (x, dy)) in images.zip(dy.chunks_exact(g.c_out * plane)).enumerate() {
@@ -280,9 +310,6 @@ fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db
                 dw,
                 n,
             );
-            for (d, row) in db.iter_mut().zip(dy.chunks_exact(plane)) {
-                *d += sum_f64(row);
-            }
         }
     })
 }

@@ -18,6 +18,7 @@ mod geom;
 mod isa;
 mod pool;
 pub mod reference;
+mod steps;
 /// The integration tests' value generators, for the unit tests too.
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]

@@ -37,6 +37,13 @@ fn every_isa_matches_reference() {
             ..ConvGeom::same3x3(2, 7, 5, 5, 4)
         },
         ConvGeom::same3x3(17, 3, 4, 4, 5),
+        // The direct kernels' layers (c_in ≤ 4, rows ≥ 8): one and two column blocks, a moved-back
+        // and a masked last block, channel blocks of 4 and the rest, more than one gradient chunk.
+        ConvGeom::same3x3(3, 1, 9, 8, 5),
+        ConvGeom::same3x3(9, 2, 3, 28, 7),
+        ConvGeom::same3x3(2, 3, 5, 17, 6),
+        ConvGeom::same3x3(1, 4, 1, 33, 4),
+        ConvGeom::same3x3(2, 1, 2, 12, 3),
         ConvGeom {
             kh: 5,
             kw: 5,

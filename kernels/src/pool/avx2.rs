@@ -7,13 +7,8 @@
 //! winning only first.
 
 use super::window;
+use crate::steps::overlapping_steps as steps;
 use std::arch::x86_64::*;
-
-/// The starts of the `width`-window steps over a row of `n ≥ width` windows: `0, width, …`, the last
-/// one moved back to `n − width`.
-fn steps(n: usize, width: usize) -> impl Iterator<Item = usize> {
-    (0..n.div_ceil(width)).map(move |s| (s * width).min(n - width))
-}
 
 /// One plane of [`super::maxpool2_fwd`] (`x` is `h × w`, `y` and `pos` `h/2 × w/2`, `w ≥ 2`).
 ///
