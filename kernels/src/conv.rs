@@ -314,8 +314,31 @@ fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db
     })
 }
 
-/// `Σ row` in f64, in eight interleaved lanes (so it vectorises) combined in a fixed order.
+/// `Σ row` in f64, in eight interleaved lanes (so it vectorises) combined in a fixed order; on a
+/// CPU with AVX the lanes run in its 4-wide f64 vectors (the same adds in the same order, so the
+/// same bits).
 fn sum_f64(row: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx") {
+        // SAFETY: the CPU has AVX.
+        return unsafe { sum_f64_avx(row) };
+    }
+    sum_f64_lanes(row)
+}
+
+/// [`sum_f64_lanes`] compiled with AVX.
+///
+/// # Safety
+/// The CPU supports AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn sum_f64_avx(row: &[f32]) -> f64 {
+    sum_f64_lanes(row)
+}
+
+/// See [`sum_f64`].
+#[inline(always)]
+fn sum_f64_lanes(row: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let chunks = row.chunks_exact(8);
     let tail: f64 = chunks.remainder().iter().map(|&v| f64::from(v)).sum();
