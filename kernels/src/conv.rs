@@ -12,6 +12,7 @@
 mod im2col;
 #[cfg(test)]
 mod tests;
+mod winograd;
 
 use crate::{active_isa, sgemm_with, ConvGeom, Isa, Trans};
 use im2col::{col2im_add, im2col, with_scratch};
@@ -104,6 +105,9 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
     if g.n == 0 {
         return;
     }
+    if winograd::faster(g, winograd::Op::Data) {
+        return winograd::fwd(isa, g, x, w, b, y);
+    }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
     let add_bias = |y: &mut [f32]| {
@@ -155,6 +159,9 @@ fn bwd_input_with(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32])
     check(g, dx.len(), w.len(), dy.len(), g.c_out);
     if g.n == 0 {
         return;
+    }
+    if winograd::faster(g, winograd::Op::Data) {
+        return winograd::bwd_input(isa, g, dy, w, dx);
     }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
@@ -219,6 +226,27 @@ fn gather_columns(src: &[f32], plane: usize, cols: usize, dst: &mut [f32]) {
 /// [`conv2d_bwd_weight`] through `sgemm` on `isa`: per chunk of images, the chunk's partial
 /// gradient (see [`chunk_grads`]); the chunks' partials are then added in chunk order.
 fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
+    let chunk_grads = if winograd::faster(g, winograd::Op::Weight) {
+        winograd::chunk_grads
+    } else {
+        chunk_grads
+    };
+    bwd_weight_by(isa, g, x, dy, dw, db, chunk_grads)
+}
+
+/// The gradient of one chunk of images, as [`chunk_grads`].
+type ChunkGrads = fn(Isa, &ConvGeom, &[f32], &[f32], &mut [f32], &mut [f64]);
+
+/// [`bwd_weight_with`] with each chunk's partial gradients from `chunk_grads`.
+fn bwd_weight_by(
+    isa: Isa,
+    g: &ConvGeom,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    chunk_grads: ChunkGrads,
+) {
     check(g, x.len(), dw.len(), dy.len(), db.len());
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
     let mut db64 = vec![0.0f64; g.c_out];

@@ -10,9 +10,10 @@ const TOL_PER_TERM: f64 = f32::EPSILON as f64;
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
-use common::signed_values as values;
+pub(super) use common::signed_values as values;
 
-fn assert_close(what: &str, got: &[f32], want: &[f64], terms: usize) {
+/// Asserts `|got − want| ≤ TOL_PER_TERM · (terms + 1)` element by element.
+pub(super) fn assert_close(what: &str, got: &[f32], want: &[f64], terms: usize) {
     let tol = TOL_PER_TERM * (terms as f64 + 1.0);
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
