@@ -8,12 +8,28 @@
 //! [`WEIGHT_GRAD_CHUNK`] images (a constant, never the thread count), accumulates each chunk's
 //! partial image by image, and adds the partials in chunk order. So every result is bit-identical
 //! for any rayon thread count (given that `sgemm` is).
+//!
+//! 3×3, stride-1, pad-1 layers may run as Winograd F(2×2, 3×3) instead (`conv/winograd.rs`),
+//! by a rule on the geometry only (`winograd::faster`), so a result never depends on the thread
+//! count. Measured 2026-11-25 on the 2-core Zen 3 host under load from another process (±20%
+//! between runs), batch 64, one thread, `cargo bench --bench conv -- 'conv/.*/1t'` interleaved
+//! with the im2col-only build (ms, im2col → Winograd for the op forced through Winograd):
+//! small-g2 (16→32, 14×14) fwd 2.25–2.8 → 2.36–2.5, bwd-data 2.6–2.9 → 2.3–2.6, bwd-weight
+//! 2.9–3.1 → 3.0–3.3; small-g3 (32→64, 7×7, 8×8 computed) fwd 2.4–2.5 → 2.4–2.9, bwd-data
+//! 2.3–2.5 → 2.7, bwd-weight 2.7–3.0 → 3.9–4.2; c_in = 1 or 3 first layers 2–4× slower;
+//! cifar-g2 (32→64, 16×16) fwd 8.7–9.1 → 7.6–7.9, bwd-data 8.9–9.8 → 7.9–8.4, bwd-weight
+//! 10.4–11.5 → 9.0–10.2; cifar-g3 (64→128, 8×8) fwd 9.1–9.3 → 7.9–8.0, bwd-data 9.0–9.3 →
+//! 8.4–10.8, bwd-weight 9.9–12.1 → 11.3–11.6. Hence Winograd for both directions of data when
+//! both channel counts are at least 16 and at least 85% of the computed outputs are kept (not
+//! 7×7), and for the weight gradient only on planes of at least 16×16. The transforms, not the
+//! GEMMs (which do 2.25× fewer FLOPs), are what keeps the gain small.
 
 #[cfg(target_arch = "x86_64")]
 mod direct;
 mod im2col;
 #[cfg(test)]
 mod tests;
+mod winograd;
 
 use crate::{active_isa, sgemm_with, ConvGeom, Isa, Trans};
 use im2col::{col2im_add, im2col, with_scratch};
@@ -106,6 +122,9 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
     if g.n == 0 {
         return;
     }
+    if winograd::faster(g, winograd::Op::Data) {
+        return winograd::fwd(isa, g, x, w, b, y);
+    }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
     #[cfg(target_arch = "x86_64")]
@@ -170,6 +189,9 @@ fn bwd_input_with(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32])
     check(g, dx.len(), w.len(), dy.len(), g.c_out);
     if g.n == 0 {
         return;
+    }
+    if winograd::faster(g, winograd::Op::Data) {
+        return winograd::bwd_input(isa, g, dy, w, dx);
     }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
@@ -244,6 +266,27 @@ fn gather_columns(src: &[f32], plane: usize, cols: usize, dst: &mut [f32]) {
 /// [`conv2d_bwd_weight`] through `sgemm` on `isa`: per chunk of images, the chunk's partial
 /// gradient (see [`chunk_grads`]); the chunks' partials are then added in chunk order.
 fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
+    let chunk_grads = if winograd::faster(g, winograd::Op::Weight) {
+        winograd::chunk_grads
+    } else {
+        chunk_grads
+    };
+    bwd_weight_by(isa, g, x, dy, dw, db, chunk_grads)
+}
+
+/// The gradient of one chunk of images, as [`chunk_grads`].
+type ChunkGrads = fn(Isa, &ConvGeom, &[f32], &[f32], &mut [f32], &mut [f64]);
+
+/// [`bwd_weight_with`] with each chunk's partial gradients from `chunk_grads`.
+fn bwd_weight_by(
+    isa: Isa,
+    g: &ConvGeom,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    chunk_grads: ChunkGrads,
+) {
     check(g, x.len(), dw.len(), dy.len(), db.len());
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
     let mut db64 = vec![0.0f64; g.c_out];

@@ -18,9 +18,12 @@ mod portable;
 mod tile;
 
 use crate::{active_isa, Isa};
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx2::Ymm;
 pub(crate) use blocked::serial;
 use blocked::{Out, Problem};
 use pack::Strided;
+pub(crate) use tile::Vector;
 
 /// Whether a GEMM operand is used as stored (`N`) or transposed (`T`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

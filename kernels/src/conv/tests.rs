@@ -8,9 +8,10 @@ use crate::{available_isas, reference, ConvGeom};
 /// `k` terms is about `k · ε/2`, plus the final rounding to f32; FMA or not only shrinks it.
 const TOL_PER_TERM: f64 = f32::EPSILON as f64;
 
-use crate::test_common::signed_values as values;
+pub(super) use crate::test_common::signed_values as values;
 
-fn assert_close(what: &str, got: &[f32], want: &[f64], terms: usize) {
+/// Asserts `|got − want| ≤ TOL_PER_TERM · (terms + 1)` element by element.
+pub(super) fn assert_close(what: &str, got: &[f32], want: &[f64], terms: usize) {
     let tol = TOL_PER_TERM * (terms as f64 + 1.0);
     assert_eq!(got.len(), want.len(), "{what}: length");
     for (i, (&g, &w)) in got.iter().zip(want).enumerate() {

@@ -5,9 +5,9 @@ use super::pack::pack;
 use super::params::{Blocking, AVX2_BLOCKING, AVX2_MR, AVX2_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
 use std::arch::x86_64::{
-    __m256, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps,
-    _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_unpackhi_ps,
-    _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
+    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps,
+    _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps,
+    _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
 };
 
 /// The AVX2 + FMA path ([`crate::Isa::Avx2Fma`]).
@@ -15,7 +15,7 @@ pub(super) struct Avx2Fma;
 
 /// An AVX ymm register of 8 floats; also the vector of the AVX-512 path's deep-k kernel.
 #[derive(Clone, Copy)]
-pub(super) struct Ymm(__m256);
+pub(crate) struct Ymm(__m256);
 
 // SAFETY (every method): the trait's contract is that the CPU has AVX2 + FMA and the pointers
 // cover 8 floats; the methods are inlined into `tile_avx2`, which enables those features.
@@ -42,6 +42,16 @@ impl Vector for Ymm {
         unsafe { Ymm(_mm256_mul_ps(self.0, b.0)) }
     }
     #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Ymm(_mm256_add_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Ymm(_mm256_sub_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
     unsafe fn mul_add(self, b: Self, c: Self) -> Self {
         // SAFETY: see the impl.
         unsafe { Ymm(_mm256_fmadd_ps(self.0, b.0, c.0)) }
@@ -50,6 +60,18 @@ impl Vector for Ymm {
     unsafe fn prefetch(p: *const f32) {
         // SAFETY: see the impl; a prefetch never faults.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn store_zipped(self, b: Self, p: *mut f32) {
+        // SAFETY: see the impl; `p` covers 16 floats.
+        unsafe {
+            // (a0 b0 a1 b1 | a4 b4 a5 b5) and (a2 b2 a3 b3 | a6 b6 a7 b7), then their low and
+            // high halves.
+            let lo = _mm256_unpacklo_ps(self.0, b.0);
+            let hi = _mm256_unpackhi_ps(self.0, b.0);
+            _mm256_storeu_ps(p, _mm256_permute2f128_ps::<0x20>(lo, hi));
+            _mm256_storeu_ps(p.add(8), _mm256_permute2f128_ps::<0x31>(lo, hi));
+        }
     }
 }
 

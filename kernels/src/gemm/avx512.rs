@@ -6,8 +6,8 @@ use super::pack::pack;
 use super::params::{Blocking, AVX512_BLOCKING, AVX512_MR, AVX512_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
 use std::arch::x86_64::{
-    __m512, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps, _mm512_storeu_ps,
-    _mm_prefetch, _MM_HINT_T0,
+    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_mul_ps, _mm512_set1_ps,
+    _mm512_storeu_ps, _mm512_sub_ps, _mm_prefetch, _MM_HINT_T0,
 };
 
 /// The AVX-512F path ([`crate::Isa::Avx512`]).
@@ -39,6 +39,16 @@ impl Vector for Zmm {
     unsafe fn mul(self, b: Self) -> Self {
         // SAFETY: see the impl.
         unsafe { Zmm(_mm512_mul_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Zmm(_mm512_add_ps(self.0, b.0)) }
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        // SAFETY: see the impl.
+        unsafe { Zmm(_mm512_sub_ps(self.0, b.0)) }
     }
     #[inline(always)]
     unsafe fn mul_add(self, b: Self, c: Self) -> Self {

@@ -32,6 +32,14 @@ impl Vector for f32x8 {
         self * b
     }
     #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        self + b
+    }
+    #[inline(always)]
+    unsafe fn sub(self, b: Self) -> Self {
+        self - b
+    }
+    #[inline(always)]
     unsafe fn mul_add(self, b: Self, c: Self) -> Self {
         f32x8::mul_add(self, b, c)
     }

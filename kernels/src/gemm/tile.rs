@@ -6,7 +6,7 @@ use super::params::{A_PREFETCH_DEPTHS, K_UNROLL};
 
 /// The vector operations the micro-kernel needs. Implementations are `#[inline(always)]` so that
 /// they are compiled with the target features of the function they are inlined into.
-pub(super) trait Vector: Copy {
+pub(crate) trait Vector: Copy {
     /// f32 lanes per vector.
     const LANES: usize;
     /// # Safety
@@ -21,6 +21,30 @@ pub(super) trait Vector: Copy {
     /// # Safety
     /// As [`Vector::splat`].
     unsafe fn mul(self, b: Self) -> Self;
+    /// # Safety
+    /// As [`Vector::splat`].
+    unsafe fn add(self, b: Self) -> Self;
+    /// # Safety
+    /// As [`Vector::splat`].
+    unsafe fn sub(self, b: Self) -> Self;
+    /// Stores `self` and `b` interleaved: `p[2l] = self[l]`, `p[2l + 1] = b[l]` for every lane
+    /// `l`. By default through a buffer, lane by lane (at most 16 lanes).
+    ///
+    /// # Safety
+    /// As [`Vector::splat`], and `p` is valid for writing `2·LANES` floats (any alignment).
+    #[inline(always)]
+    unsafe fn store_zipped(self, b: Self, p: *mut f32) {
+        let mut buf = [[0.0f32; 16]; 2];
+        // SAFETY: each half of `buf` holds 16 ≥ LANES floats; `p` as the caller guarantees.
+        unsafe {
+            self.store(buf[0].as_mut_ptr());
+            b.store(buf[1].as_mut_ptr());
+            for (l, (&a, &b)) in buf[0].iter().zip(&buf[1]).take(Self::LANES).enumerate() {
+                *p.add(2 * l) = a;
+                *p.add(2 * l + 1) = b;
+            }
+        }
+    }
     /// `self · b + c`, fused where the instruction set has FMA.
     ///
     /// # Safety

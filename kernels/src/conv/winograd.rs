@@ -1,0 +1,636 @@
+//! Winograd F(2×2, 3×3) for the 3×3, stride-1, pad-1 convolution (Lavin & Gray 2015): each 2×2
+//! block of outputs (a tile) costs 16 multiplies per (input, output) channel pair instead of 36.
+//!
+//! The 1-D algorithm F(2,3) computes the two outputs `y_i = Σ_u g_u d_{i+u}` of a 3-tap filter
+//! `g` on four inputs `d` as `y = Aᵀ [(G g) ⊙ (Bᵀ d)]`, with
+//!
+//! ```text
+//!      ⎡1  0 −1  0⎤       ⎡ 1   0   0⎤
+//! Bᵀ = ⎢0  1  1  0⎥   G = ⎢ ½   ½   ½⎥   Aᵀ = ⎡1  1  1  0⎤
+//!      ⎢0 −1  1  0⎥       ⎢ ½  −½   ½⎥        ⎣0  1 −1 −1⎦
+//!      ⎣0  1  0 −1⎦       ⎣ 0   0   1⎦
+//! ```
+//!
+//! and the 2-D one nests it: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for a 4×4 input patch `d`. Summed
+//! over input channels, the product ⊙ becomes, per transform-domain point ξ = (p, q) of the 4×4
+//! grid, one GEMM `M_ξ = U_ξ · V_ξ` with `U_ξ[o][c] = (G g_oc Gᵀ)_ξ` (c_out × c_in) and
+//! `V_ξ[c][t] = (Bᵀ d_ct B)_ξ` (c_in × tiles).
+//!
+//! * Forward: the above, tile `(ti, tj)` reading the input patch of rows `2ti−1 ..= 2ti+2`, columns
+//!   `2tj−1 ..= 2tj+2` (zero outside the image); an odd side's last tile row or column of outputs
+//!   is dropped. The bias is added in the output transform.
+//! * Backward-data: the same on `dy`, with the weights flipped and their channel axes swapped,
+//!   `w'[c][o][u][v] = w[o][c][2−u][2−v]`.
+//! * Backward-weight: `dW = Σ_tiles Gᵀ [(A e Aᵀ) ⊙ (Bᵀ d B)] G` for the 2×2 `dy` tile `e` and the
+//!   4×4 input patch `d` of each tile. This is the transposition of the 2-D algorithm: pairing
+//!   `Σ e_ij Y_ij` with `Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A` gives `Σ_uv g_uv [Gᵀ((A e Aᵀ) ⊙ (Bᵀ d B))G]_uv`,
+//!   i.e. F(3×3, 2×2) with `Gᵀ` as output and `A` as filter transform. Summed over tiles, per ξ, it
+//!   is the GEMM `S_ξ = E_ξ · V_ξᵀ` (c_out × tiles times tiles × c_in, the deep-k shape), then
+//!   `dW = Gᵀ S G` per (o, c). An odd side's missing `dy` entries are zeros.
+//!
+//! Layout: a group of images' transformed inputs are `V[ξ][c][t]` with rows of `tiles + LANES`
+//! floats (tile `t = image·th·tw + ti·tw + tj`); the slack takes the lanes a vector of
+//! [`LANES`] tiles writes past a row of tiles (their values are never read). The transforms run on
+//! [`LANES`] consecutive tiles of a tile row at once, compiled for AVX2 on the AVX2 and AVX-512
+//! paths. They only add, subtract and halve, so they give the same bits on every path; the GEMMs
+//! are [`sgemm_with`] on the path asked for.
+//!
+//! Determinism: as the im2col path, groups of images sized by the geometry only, each done by one
+//! task in a fixed order; the weight gradient of a chunk of images is one deterministic GEMM per ξ.
+
+#[cfg(test)]
+mod tests;
+
+use super::im2col::with_scratch;
+use super::{in_group, serial_groups, sum_f64};
+use crate::gemm::Vector;
+#[cfg(target_arch = "x86_64")]
+use crate::gemm::Ymm;
+use crate::{sgemm_with, ConvGeom, Isa, Trans};
+use rayon::prelude::*;
+use std::array::from_fn;
+use std::ops::{Add, Neg, Sub};
+use wide::f32x8;
+
+/// Points of the transform domain: 4 × 4, point ξ = (p, q) at index `4p + q`.
+const POINTS: usize = 16;
+/// Tiles transformed at once: one AVX2 vector.
+const LANES: usize = 8;
+/// Tiles per GEMM column block in the forward and backward-data passes: images are grouped until
+/// their tiles reach this (see [`images_per_group`]).
+const MIN_TILES: usize = 256;
+
+/// One of the algorithm's 1-D transforms, `v ↦ F v` for an `S × R` matrix `F`, on values `T`.
+/// A trait (not a closure or function value) so that the 2-D transforms of [`two_d`] call it
+/// directly and it inlines into the AVX2 builds.
+trait Transform<T, const R: usize, const S: usize> {
+    fn apply(v: [T; R]) -> [T; S];
+}
+
+/// `Bᵀ d`, the input transform of F(2,3).
+struct Bt;
+/// `Aᵀ m`, the output transform of F(2,3).
+struct At;
+/// `A e`, `A = [[1, 0], [1, 1], [1, −1], [0, −1]]`: the filter transform of F(3,2), applied to a
+/// 2-element output gradient `e`.
+struct A;
+/// `G g`, the filter transform of F(2,3).
+struct G;
+/// `Gᵀ s`, `Gᵀ = [[1, ½, ½, 0], [0, ½, −½, 0], [0, ½, ½, 1]]`: the output transform of F(3,2).
+struct Gt;
+
+impl<T: Copy + Add<Output = T> + Sub<Output = T>> Transform<T, 4, 4> for Bt {
+    #[inline(always)]
+    fn apply(d: [T; 4]) -> [T; 4] {
+        [d[0] - d[2], d[1] + d[2], d[2] - d[1], d[1] - d[3]]
+    }
+}
+
+impl<T: Copy + Add<Output = T> + Sub<Output = T>> Transform<T, 4, 2> for At {
+    #[inline(always)]
+    fn apply(m: [T; 4]) -> [T; 2] {
+        [m[0] + m[1] + m[2], m[1] - m[2] - m[3]]
+    }
+}
+
+impl<T: Copy + Add<Output = T> + Sub<Output = T> + Neg<Output = T>> Transform<T, 2, 4> for A {
+    #[inline(always)]
+    fn apply(e: [T; 2]) -> [T; 4] {
+        [e[0], e[0] + e[1], e[0] - e[1], -e[1]]
+    }
+}
+
+impl Transform<f32, 3, 4> for G {
+    fn apply(w: [f32; 3]) -> [f32; 4] {
+        [
+            w[0],
+            (w[0] + w[1] + w[2]) * 0.5,
+            (w[0] - w[1] + w[2]) * 0.5,
+            w[2],
+        ]
+    }
+}
+
+impl Transform<f32, 4, 3> for Gt {
+    fn apply(s: [f32; 4]) -> [f32; 3] {
+        [
+            s[0] + (s[1] + s[2]) * 0.5,
+            (s[1] - s[2]) * 0.5,
+            (s[1] + s[2]) * 0.5 + s[3],
+        ]
+    }
+}
+
+/// The 2-D transform `F x Fᵀ` of the 1-D transform `F`: `F` on every column of `x`, then on
+/// every row of the result.
+#[inline(always)]
+fn two_d<T: Copy, F: Transform<T, R, S>, const R: usize, const S: usize>(
+    x: [[T; R]; R],
+) -> [[T; S]; S] {
+    // Constant-bound loops over arrays built in place (no `from_fn`): fully unrolled, they keep
+    // vectors in registers where `from_fn`'s moves went through the stack.
+    let mut cols = [[x[0][0]; S]; R];
+    for (b, col) in cols.iter_mut().enumerate() {
+        let mut v = x[0];
+        for (a, v) in v.iter_mut().enumerate() {
+            *v = x[a][b];
+        }
+        *col = F::apply(v);
+    }
+    let mut out = [[x[0][0]; S]; S];
+    for (p, out) in out.iter_mut().enumerate() {
+        let mut v = x[0];
+        for (b, v) in v.iter_mut().enumerate() {
+            *v = cols[b][p];
+        }
+        *out = F::apply(v);
+    }
+    out
+}
+
+/// [`LANES`] tiles' values of one transform entry, in a vector `V` of the path's instruction set.
+/// A `Lanes` is made only by the unsafe [`Lanes::load`], whose contract is that the CPU supports
+/// `V`: so once one exists, its arithmetic is safe.
+#[derive(Clone, Copy)]
+struct Lanes<V>(V);
+
+impl<V: Vector> Lanes<V> {
+    /// # Safety
+    /// The CPU supports `V`, and `p` is valid for reading [`LANES`] floats.
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        // SAFETY: as the caller guarantees.
+        Lanes(unsafe { V::load(p) })
+    }
+}
+
+impl<V: Vector> Add for Lanes<V> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        // SAFETY: a `Lanes<V>` exists, so the CPU supports `V`.
+        Lanes(unsafe { self.0.add(o.0) })
+    }
+}
+
+impl<V: Vector> Sub for Lanes<V> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        // SAFETY: as for `add`.
+        Lanes(unsafe { self.0.sub(o.0) })
+    }
+}
+
+impl<V: Vector> Neg for Lanes<V> {
+    type Output = Self;
+    /// `0 − x` (so a zero stays +0).
+    #[inline(always)]
+    fn neg(self) -> Self {
+        // SAFETY: as for `add`.
+        Lanes(unsafe { V::splat(0.0).sub(self.0) })
+    }
+}
+
+/// The tile grid of an `h × w` plane: `th × tw` tiles of 2×2 outputs, and the four parity planes
+/// of a (padded) plane that the transforms read, `(th + 1) × (tw + 1)` each (see [`split`]).
+#[derive(Clone, Copy, Debug)]
+struct Grid {
+    h: usize,
+    w: usize,
+    th: usize,
+    tw: usize,
+}
+
+impl Grid {
+    fn new(h: usize, w: usize) -> Self {
+        Grid {
+            h,
+            w,
+            th: h.div_ceil(2),
+            tw: w.div_ceil(2),
+        }
+    }
+    fn tiles(&self) -> usize {
+        self.th * self.tw
+    }
+    /// Row length of a parity plane.
+    fn qw(&self) -> usize {
+        self.tw + 1
+    }
+    /// Floats per parity plane: `(th + 1)` rows, plus the [`LANES`] read past the last tile.
+    fn quarter(&self) -> usize {
+        (self.th + 1) * self.qw() + LANES
+    }
+}
+
+/// Splits plane `x` (`h × w`) by the parities of its coordinates shifted by `origin`:
+/// `q[2ra + cb][k·qw + l] = x[2k + ra − origin][2l + cb − origin]`, zero where that is outside
+/// `x` (so `origin = 1` is the zero padding of the forward). Then the 2×2-strided reads of a tile
+/// become contiguous: element `(a, b)` of the patches of tiles `tj, tj+1, …` of tile row `ti` is
+/// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Overwrites `q` (`4 ·` [`Grid::quarter`]).
+#[inline(always)]
+fn split(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
+    let (len, qw, w) = (grid.quarter(), grid.qw(), grid.w);
+    q.fill(0.0);
+    for (r, row) in x.chunks_exact(w).enumerate() {
+        let (ra, k) = ((r + origin) % 2, (r + origin) / 2);
+        let (c0, c1) = q[2 * ra * len..][..2 * len].split_at_mut(len);
+        // Column 2l lands in parity `origin` at l; column 2l + 1 in parity 1 − origin at l + origin.
+        let (even, odd) = if origin == 0 { (c0, c1) } else { (c1, c0) };
+        let even = &mut even[k * qw..][..w.div_ceil(2)];
+        let odd = &mut odd[k * qw + origin..][..w / 2];
+        let (pairs, pair) = (&row[..w / 2 * 2], &mut even[..w / 2]);
+        for l in 0..w / 2 {
+            (pair[l], odd[l]) = (pairs[2 * l], pairs[2 * l + 1]);
+        }
+        if w % 2 == 1 {
+            even[w / 2] = row[w - 1];
+        }
+    }
+}
+
+/// The transform-domain tiles of one split plane `q` (see [`split`]): for every tile `t` of the
+/// grid, the `R × R` patch `d` (element `(a, b)` as in [`split`]) goes through the 2-D transform
+/// of `F`, whose 16 results `X_ξ` are stored at `v[ξ·ld + t]`. Writes up to `LANES − 1` floats
+/// past the last tile of each tile row in each row ξ: those positions belong to later tiles (or
+/// to the slack after the last).
+///
+/// # Safety
+/// The CPU supports `V`.
+#[inline(always)]
+unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
+    grid: &Grid,
+    q: &[f32],
+    v: &mut [f32],
+    ld: usize,
+) {
+    let (len, qw) = (grid.quarter(), grid.qw());
+    // Every read below is within `q`: at most `3·len + (th − 1 + 1)·qw + tw − 1 + 1 + LANES − 1`;
+    // every write within `v`: at most `15·ld + tiles − 1 + LANES − 1`.
+    assert!(q.len() >= 4 * len && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
+    let offsets: [[usize; R]; R] =
+        from_fn(|a| from_fn(|b| (2 * (a % 2) + b % 2) * len + a / 2 * qw + b / 2));
+    for ti in 0..grid.th {
+        for tj in (0..grid.tw).step_by(LANES) {
+            let q = q[ti * qw + tj..].as_ptr();
+            let mut d = [[Lanes(
+                // SAFETY: the CPU supports `V`.
+                unsafe { V::splat(0.0) },
+            ); R]; R];
+            // Index loops with constant bounds: unrolled (iterator chains were not).
+            for a in 0..R {
+                for b in 0..R {
+                    // SAFETY: within `q`, see the assert; the CPU supports `V`.
+                    d[a][b] = unsafe { Lanes::load(q.add(offsets[a][b])) };
+                }
+            }
+            let x = two_d::<_, F, R, 4>(d);
+            let v = v[ti * grid.tw + tj..].as_mut_ptr();
+            for xi in 0..POINTS {
+                // SAFETY: within `v`, see the assert; the CPU supports `V`.
+                unsafe { x[xi / 4][xi % 4].0.store(v.add(xi * ld)) };
+            }
+        }
+    }
+}
+
+/// Which transform [`transform_planes`] applies.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// `Bᵀ d B` of each tile's 4×4 input patch (zero padding of 1).
+    Input,
+    /// `A e Aᵀ` of each tile's 2×2 output gradient (zero past an odd side).
+    OutputGrad,
+}
+
+/// Transforms `images` images of `chans` planes each (`x`, NCHW) into `v[ξ][c][t]` (rows of `ld`
+/// floats, row `ξ·chans + c`, tile `t` of image `i` at `i·tiles + t`), splitting each plane in `q`
+/// (`4 ·` [`Grid::quarter`] floats) first. Images go in order for each channel, so the floats a
+/// plane writes past its tiles are overwritten by the next image's.
+fn transform_planes(
+    isa: Isa,
+    grid: &Grid,
+    kind: Kind,
+    x: &[f32],
+    chans: usize,
+    q: &mut [f32],
+    (v, ld): (&mut [f32], usize),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable {
+        // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.
+        return unsafe { transform_planes_avx2(grid, kind, x, chans, q, (v, ld)) };
+    }
+    // SAFETY: `f32x8` needs no CPU feature.
+    unsafe { transform_planes_body::<f32x8>(grid, kind, x, chans, q, (v, ld)) }
+}
+
+/// [`transform_planes_body`] on ymm vectors, compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn transform_planes_avx2(
+    grid: &Grid,
+    kind: Kind,
+    x: &[f32],
+    chans: usize,
+    q: &mut [f32],
+    (v, ld): (&mut [f32], usize),
+) {
+    // SAFETY: this function's contract.
+    unsafe { transform_planes_body::<Ymm>(grid, kind, x, chans, q, (v, ld)) }
+}
+
+/// See [`transform_planes`].
+///
+/// # Safety
+/// The CPU supports `V`.
+#[inline(always)]
+unsafe fn transform_planes_body<V: Vector>(
+    grid: &Grid,
+    kind: Kind,
+    x: &[f32],
+    chans: usize,
+    q: &mut [f32],
+    (v, ld): (&mut [f32], usize),
+) {
+    let (plane, tiles) = (grid.h * grid.w, grid.tiles());
+    for (i, img) in x.chunks_exact(chans * plane).enumerate() {
+        for (c, x) in img.chunks_exact(plane).enumerate() {
+            let v = &mut v[c * ld + i * tiles..];
+            let ld = chans * ld;
+            // SAFETY (both): the CPU supports `V`.
+            match kind {
+                Kind::Input => {
+                    split(grid, 1, x, q);
+                    unsafe { to_tiles::<V, Bt, 4>(grid, q, v, ld) };
+                }
+                Kind::OutputGrad => {
+                    split(grid, 0, x, q);
+                    unsafe { to_tiles::<V, A, 2>(grid, q, v, ld) };
+                }
+            }
+        }
+    }
+}
+
+/// The outputs of the images of `y` (`bias.len()` planes each, NCHW) from the transform-domain
+/// products `m[ξ][o][t]` (rows of `ld` floats, as in [`transform_planes`]): per tile, `Aᵀ M A`
+/// plus `bias[o]`, the outputs past an odd side dropped. Overwrites `y`.
+fn untransform(isa: Isa, grid: &Grid, m: &[f32], ld: usize, bias: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable {
+        // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.
+        return unsafe { untransform_avx2(grid, m, ld, bias, y) };
+    }
+    // SAFETY: `f32x8` needs no CPU feature.
+    unsafe { untransform_body::<f32x8>(grid, m, ld, bias, y) }
+}
+
+/// [`untransform_body`] on ymm vectors, compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn untransform_avx2(grid: &Grid, m: &[f32], ld: usize, bias: &[f32], y: &mut [f32]) {
+    // SAFETY: this function's contract.
+    unsafe { untransform_body::<Ymm>(grid, m, ld, bias, y) }
+}
+
+/// See [`untransform`]. One plane after the other, and in a plane one tile row after the other,
+/// [`LANES`] tiles (`2·LANES` columns of two output rows) at a time, those of a tile row from
+/// the last to the first, each writing its upper row before its lower. Where a vector runs past
+/// its row, the extra floats land on later outputs of `y`, which are written after: the next
+/// row's first columns (written by the tile row's first vector, or by the next tile row) or the
+/// next plane's; only where it would run past `y` are the row's own columns written alone.
+///
+/// # Safety
+/// The CPU supports `V`.
+#[inline(always)]
+unsafe fn untransform_body<V: Vector>(
+    grid: &Grid,
+    m: &[f32],
+    ld: usize,
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (plane, tiles, chans) = (grid.h * grid.w, grid.tiles(), bias.len());
+    let ld_xi = chans * ld;
+    for img in 0..y.len() / (chans * plane) {
+        for (o, &bias) in bias.iter().enumerate() {
+            let m = &m[o * ld + img * tiles..];
+            // Every read below is within `m`: at most `15·ld_xi + tiles − 1 + LANES − 1`.
+            assert!(m.len() >= 15 * ld_xi + tiles + LANES - 1);
+            let y = &mut y[(img * chans + o) * plane..];
+            // SAFETY: the CPU supports `V`.
+            let bias = Lanes(unsafe { V::splat(bias) });
+            for ti in 0..grid.th {
+                for tj in (0..grid.tw).step_by(LANES).rev() {
+                    let m = m[ti * grid.tw + tj..].as_ptr();
+                    let mut mt = [[bias; 4]; 4];
+                    for xi in 0..POINTS {
+                        // SAFETY: within `m`, see the assert; the CPU supports `V`.
+                        mt[xi / 4][xi % 4] = unsafe { Lanes::load(m.add(xi * ld_xi)) };
+                    }
+                    let out = two_d::<_, At, 4, 2>(mt);
+                    for (a, [y0, y1]) in out.into_iter().enumerate().take(grid.h - 2 * ti) {
+                        let at = (2 * ti + a) * grid.w + 2 * tj;
+                        let (y0, y1) = (y0 + bias, y1 + bias);
+                        if at + 2 * LANES <= y.len() {
+                            // SAFETY: within `y`; the CPU supports `V`.
+                            unsafe { y0.0.store_zipped(y1.0, y[at..].as_mut_ptr()) };
+                        } else {
+                            let mut buf = [0.0; 2 * LANES];
+                            // SAFETY: `buf` holds 2·LANES floats; the CPU supports `V`.
+                            unsafe { y0.0.store_zipped(y1.0, buf.as_mut_ptr()) };
+                            let n = (grid.w - 2 * tj).min(2 * LANES);
+                            y[at..at + n].copy_from_slice(&buf[..n]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The transformed weights `U[ξ][o][c] = (G w_oc Gᵀ)_ξ` (`c_out × c_in` per ξ) of OIHW 3×3
+/// weights `w`; when `flip`, those of the backward-data convolution instead,
+/// `U[ξ][c][o] = (G w'_co Gᵀ)_ξ` with `w'_co[u][v] = w[o][c][2−u][2−v]` (`c_in × c_out` per ξ).
+fn weights(g: &ConvGeom, w: &[f32], flip: bool) -> Vec<f32> {
+    let mut u = vec![0.0; POINTS * g.c_out * g.c_in];
+    let per_point = g.c_out * g.c_in;
+    for (oc, k) in w.chunks_exact(9).enumerate() {
+        let (o, c) = (oc / g.c_in, oc % g.c_in);
+        let (k, at) = if flip {
+            (
+                from_fn(|u| from_fn(|v| k[(2 - u) * 3 + 2 - v])),
+                c * g.c_out + o,
+            )
+        } else {
+            (from_fn(|u| from_fn(|v| k[u * 3 + v])), oc)
+        };
+        for (xi, &t) in two_d::<_, G, 3, 4>(k).iter().flatten().enumerate() {
+            u[xi * per_point + at] = t;
+        }
+    }
+    u
+}
+
+/// Whether `g` is the geometry this module computes: a 3×3 kernel, stride 1, padding 1.
+fn fits(g: &ConvGeom) -> bool {
+    g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad == 1
+}
+
+/// The ops a dispatch rule distinguishes.
+#[derive(Clone, Copy)]
+pub(super) enum Op {
+    /// Forward and backward-data (the same algorithm).
+    Data,
+    /// Backward-weight.
+    Weight,
+}
+
+/// Whether `op` on `g` runs here rather than through im2col: where it measured faster (see
+/// the module docs of `conv`). A function of the geometry only. Both channel counts at least 16
+/// (with fewer, a GEMM of depth or height below 16 does not pay for the transforms); at least
+/// 85% of the computed outputs kept (a 7×7 plane computes 8×8); for the weight gradient, planes
+/// of at least 16×16 as well.
+pub(super) fn faster(g: &ConvGeom, op: Op) -> bool {
+    let dense = 20 * g.h * g.w >= 17 * 4 * Grid::new(g.h, g.w).tiles();
+    let big = match op {
+        Op::Data => true,
+        Op::Weight => g.h.min(g.w) >= 16,
+    };
+    fits(g) && g.c_in.min(g.c_out) >= 16 && dense && big
+}
+
+/// Images per group in the forward and backward-data passes: enough for [`MIN_TILES`] tiles.
+fn images_per_group(grid: &Grid) -> usize {
+    MIN_TILES.div_ceil(grid.tiles())
+}
+
+/// The forward convolution `y = conv(x, w) + b` of a geometry that [`fits`], `g.n > 0`; slice
+/// lengths as checked by the caller. Overwrites `y`.
+pub(super) fn fwd(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
+    let u = weights(g, w, false);
+    convolve(isa, g, (g.c_in, g.c_out), x, &u, b, y)
+}
+
+/// The backward-data convolution `dx` from `dy` of a geometry that [`fits`], `g.n > 0`: the
+/// forward convolution of `dy` with the flipped, transposed weights. Overwrites `dx`.
+pub(super) fn bwd_input(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
+    let u = weights(g, w, true);
+    convolve(isa, g, (g.c_out, g.c_in), dy, &u, &vec![0.0; g.c_in], dx)
+}
+
+/// `y = conv(x, u) + bias` in the transform domain, on `g`'s batch and plane, `x` with `c_in` and
+/// `y` with `c_out` channels (`(c_in, c_out)` is `chans`), `u` as from [`weights`]: per group of
+/// images, the input transform, one GEMM `M_ξ = U_ξ · V_ξ` per ξ, and the output transform.
+fn convolve(
+    isa: Isa,
+    g: &ConvGeom,
+    chans: (usize, usize),
+    x: &[f32],
+    u: &[f32],
+    bias: &[f32],
+    y: &mut [f32],
+) {
+    let (c_in, c_out) = chans;
+    let grid = Grid::new(g.h, g.w);
+    let group = images_per_group(&grid);
+    let (x_img, y_img) = (c_in * g.in_plane(), c_out * g.in_plane());
+    let serial = serial_groups(g.n.div_ceil(group));
+    y.par_chunks_mut(group * y_img)
+        .zip(x.par_chunks(group * x_img))
+        .for_each(|(y, x)| {
+            in_group(serial, || {
+                let cols = x.len() / x_img * grid.tiles();
+                let ld = cols + LANES;
+                let len = 4 * grid.quarter() + POINTS * (c_in + c_out) * ld;
+                with_scratch(len, |buf| {
+                    let (q, buf) = buf.split_at_mut(4 * grid.quarter());
+                    let (v, m) = buf.split_at_mut(POINTS * c_in * ld);
+                    transform_planes(isa, &grid, Kind::Input, x, c_in, q, (v, ld));
+                    for xi in 0..POINTS {
+                        sgemm_with(
+                            isa,
+                            Trans::N,
+                            Trans::N,
+                            c_out,
+                            cols,
+                            c_in,
+                            1.0,
+                            &u[xi * c_out * c_in..],
+                            c_in,
+                            &v[xi * c_in * ld..],
+                            ld,
+                            0.0,
+                            &mut m[xi * c_out * ld..],
+                            ld,
+                        );
+                    }
+                    untransform(isa, &grid, m, ld, bias, y);
+                })
+            })
+        });
+}
+
+/// The weight gradient of the images in `x`/`dy` (a whole number of images, at least one) into
+/// `dw` (overwritten), and their bias gradient into `db` (overwritten, f64, image by image as
+/// the im2col path): `S_ξ = E_ξ · V_ξᵀ` per ξ over all the images' tiles, then `dw = Gᵀ S G`.
+pub(super) fn chunk_grads(
+    isa: Isa,
+    g: &ConvGeom,
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f64],
+) {
+    let grid = Grid::new(g.h, g.w);
+    let plane = g.in_plane();
+    let cols = x.len() / (g.c_in * plane) * grid.tiles();
+    let ld = cols + LANES;
+    db.fill(0.0);
+    for img in dy.chunks_exact(g.c_out * plane) {
+        for (d, row) in db.iter_mut().zip(img.chunks_exact(plane)) {
+            *d += sum_f64(row);
+        }
+    }
+    let per_point = g.c_out * g.c_in;
+    let len = 4 * grid.quarter() + POINTS * ((g.c_in + g.c_out) * ld + per_point);
+    with_scratch(len, |buf| {
+        let (q, buf) = buf.split_at_mut(4 * grid.quarter());
+        let (v, buf) = buf.split_at_mut(POINTS * g.c_in * ld);
+        let (e, s) = buf.split_at_mut(POINTS * g.c_out * ld);
+        transform_planes(isa, &grid, Kind::Input, x, g.c_in, q, (v, ld));
+        transform_planes(isa, &grid, Kind::OutputGrad, dy, g.c_out, q, (e, ld));
+        for xi in 0..POINTS {
+            sgemm_with(
+                isa,
+                Trans::N,
+                Trans::T,
+                g.c_out,
+                g.c_in,
+                cols,
+                1.0,
+                &e[xi * g.c_out * ld..],
+                ld,
+                &v[xi * g.c_in * ld..],
+                ld,
+                0.0,
+                &mut s[xi * per_point..],
+                g.c_in,
+            );
+        }
+        for (oc, dw) in dw.chunks_exact_mut(9).enumerate() {
+            let st = from_fn(|p| from_fn(|q| s[(4 * p + q) * per_point + oc]));
+            for (d, &v) in dw.iter_mut().zip(two_d::<_, Gt, 4, 3>(st).iter().flatten()) {
+                *d = v;
+            }
+        }
+    })
+}
