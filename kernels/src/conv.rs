@@ -19,10 +19,14 @@
 //! 2.3–2.5 → 2.7, bwd-weight 2.7–3.0 → 3.9–4.2; c_in = 1 or 3 first layers 2–4× slower;
 //! cifar-g2 (32→64, 16×16) fwd 8.7–9.1 → 7.6–7.9, bwd-data 8.9–9.8 → 7.9–8.4, bwd-weight
 //! 10.4–11.5 → 9.0–10.2; cifar-g3 (64→128, 8×8) fwd 9.1–9.3 → 7.9–8.0, bwd-data 9.0–9.3 →
-//! 8.4–10.8, bwd-weight 9.9–12.1 → 11.3–11.6. Hence Winograd for both directions of data when
-//! both channel counts are at least 16 and at least 85% of the computed outputs are kept (not
-//! 7×7), and for the weight gradient only on planes of at least 16×16. The transforms, not the
-//! GEMMs (which do 2.25× fewer FLOPs), are what keeps the gain small.
+//! 8.4–10.8, bwd-weight 9.9–12.1 → 11.3–11.6. With the transforms' column split in AVX2
+//! shuffles (`winograd/deinterleave.rs`), three interleaved runs each: small-g2 fwd 1.70–2.32 →
+//! 1.66–1.98, bwd-data 1.95–2.84 → 1.64–2.45, bwd-weight 2.37–2.92 (im2col) → 2.21–2.58;
+//! small-g3 (7×7) still no better (fwd 2.21–2.39 → 2.29–2.33, bwd-data 2.16–2.28 → 2.49–2.62).
+//! Hence Winograd for both directions of data when both channel counts are at least 16 and at
+//! least 85% of the computed outputs are kept (not 7×7), and for the weight gradient on planes of
+//! at least 14×14. The transforms, not the GEMMs (which do 2.25× fewer FLOPs), are what keeps
+//! the gain small.
 
 #[cfg(target_arch = "x86_64")]
 mod direct;

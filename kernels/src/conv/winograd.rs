@@ -38,6 +38,7 @@
 //! Determinism: as the im2col path, groups of images sized by the geometry only, each done by one
 //! task in a fixed order; the weight gradient of a chunk of images is one deterministic GEMM per ξ.
 
+mod deinterleave;
 #[cfg(test)]
 mod tests;
 
@@ -229,8 +230,9 @@ impl Grid {
 /// `x` (so `origin = 1` is the zero padding of the forward). Then the 2×2-strided reads of a tile
 /// become contiguous: element `(a, b)` of the patches of tiles `tj, tj+1, …` of tile row `ti` is
 /// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Overwrites `q` (`4 ·` [`Grid::quarter`]).
+/// `AVX2`: the rows' column split runs in AVX2 shuffles (the caller is compiled with AVX2).
 #[inline(always)]
-fn split(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
+fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
     let (len, qw, w) = (grid.quarter(), grid.qw(), grid.w);
     q.fill(0.0);
     for (r, row) in x.chunks_exact(w).enumerate() {
@@ -240,10 +242,16 @@ fn split(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
         let (even, odd) = if origin == 0 { (c0, c1) } else { (c1, c0) };
         let even = &mut even[k * qw..][..w.div_ceil(2)];
         let odd = &mut odd[k * qw + origin..][..w / 2];
-        let (pairs, pair) = (&row[..w / 2 * 2], &mut even[..w / 2]);
-        for l in 0..w / 2 {
-            (pair[l], odd[l]) = (pairs[2 * l], pairs[2 * l + 1]);
+        let pairs = &mut even[..w / 2];
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            // SAFETY: `AVX2` says the CPU has it.
+            unsafe { deinterleave::avx2(row, pairs, odd) };
+        } else {
+            deinterleave::portable(row, pairs, odd);
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        deinterleave::portable(row, pairs, odd);
         if w % 2 == 1 {
             even[w / 2] = row[w - 1];
         }
@@ -323,7 +331,7 @@ fn transform_planes(
         return unsafe { transform_planes_avx2(grid, kind, x, chans, q, (v, ld)) };
     }
     // SAFETY: `f32x8` needs no CPU feature.
-    unsafe { transform_planes_body::<f32x8>(grid, kind, x, chans, q, (v, ld)) }
+    unsafe { transform_planes_body::<f32x8, false>(grid, kind, x, chans, q, (v, ld)) }
 }
 
 /// [`transform_planes_body`] on ymm vectors, compiled with AVX2 and FMA.
@@ -341,15 +349,15 @@ unsafe fn transform_planes_avx2(
     (v, ld): (&mut [f32], usize),
 ) {
     // SAFETY: this function's contract.
-    unsafe { transform_planes_body::<Ymm>(grid, kind, x, chans, q, (v, ld)) }
+    unsafe { transform_planes_body::<Ymm, true>(grid, kind, x, chans, q, (v, ld)) }
 }
 
-/// See [`transform_planes`].
+/// See [`transform_planes`]; `AVX2` as in [`split`].
 ///
 /// # Safety
-/// The CPU supports `V`.
+/// The CPU supports `V`, and AVX2 when `AVX2`.
 #[inline(always)]
-unsafe fn transform_planes_body<V: Vector>(
+unsafe fn transform_planes_body<V: Vector, const AVX2: bool>(
     grid: &Grid,
     kind: Kind,
     x: &[f32],
@@ -365,11 +373,11 @@ unsafe fn transform_planes_body<V: Vector>(
             // SAFETY (both): the CPU supports `V`.
             match kind {
                 Kind::Input => {
-                    split(grid, 1, x, q);
+                    split::<AVX2>(grid, 1, x, q);
                     unsafe { to_tiles::<V, Bt, 4>(grid, q, v, ld) };
                 }
                 Kind::OutputGrad => {
-                    split(grid, 0, x, q);
+                    split::<AVX2>(grid, 0, x, q);
                     unsafe { to_tiles::<V, A, 2>(grid, q, v, ld) };
                 }
             }
@@ -498,12 +506,12 @@ pub(super) enum Op {
 /// the module docs of `conv`). A function of the geometry only. Both channel counts at least 16
 /// (with fewer, a GEMM of depth or height below 16 does not pay for the transforms); at least
 /// 85% of the computed outputs kept (a 7×7 plane computes 8×8); for the weight gradient, planes
-/// of at least 16×16 as well.
+/// of at least 14×14 as well.
 pub(super) fn faster(g: &ConvGeom, op: Op) -> bool {
     let dense = 20 * g.h * g.w >= 17 * 4 * Grid::new(g.h, g.w).tiles();
     let big = match op {
         Op::Data => true,
-        Op::Weight => g.h.min(g.w) >= 16,
+        Op::Weight => g.h.min(g.w) >= 14,
     };
     fits(g) && g.c_in.min(g.c_out) >= 16 && dense && big
 }
