@@ -329,12 +329,7 @@ fn bwd_weight_by(
 /// `c_out × out_plane` matrix, so nothing is gathered.
 fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f64]) {
     let (taps, plane) = (g.taps(), g.out_plane());
-    db.fill(0.0);
-    for dy in dy.chunks_exact(g.c_out * plane) {
-        for (d, row) in db.iter_mut().zip(dy.chunks_exact(plane)) {
-            *d += sum_f64(row);
-        }
-    }
+    bias_grads(g, dy, db);
     with_scratch(taps * plane, |col| {
         let images = x.chunks_exact(g.c_in * g.in_plane());
         for (i, (x, dy)) in images.zip(dy.chunks_exact(g.c_out * plane)).enumerate() {
@@ -359,6 +354,17 @@ fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db
             );
         }
     })
+}
+
+/// The bias gradient of the images of `dy` (each `c_out` planes) into `db` (overwritten): per
+/// channel, each image's plane summed by [`sum_f64`], the images added in order.
+fn bias_grads(g: &ConvGeom, dy: &[f32], db: &mut [f64]) {
+    db.fill(0.0);
+    for dy in dy.chunks_exact(g.c_out * g.out_plane()) {
+        for (d, row) in db.iter_mut().zip(dy.chunks_exact(g.out_plane())) {
+            *d += sum_f64(row);
+        }
+    }
 }
 
 /// `Σ row` in f64, in eight interleaved lanes (so it vectorises) combined in a fixed order; on a

@@ -43,7 +43,7 @@ mod deinterleave;
 mod tests;
 
 use super::im2col::with_scratch;
-use super::{in_group, serial_groups, sum_f64};
+use super::{bias_grads, in_group, serial_groups};
 use crate::gemm::Vector;
 #[cfg(target_arch = "x86_64")]
 use crate::gemm::Ymm;
@@ -602,12 +602,7 @@ pub(super) fn chunk_grads(
     let plane = g.in_plane();
     let cols = x.len() / (g.c_in * plane) * grid.tiles();
     let ld = cols + LANES;
-    db.fill(0.0);
-    for img in dy.chunks_exact(g.c_out * plane) {
-        for (d, row) in db.iter_mut().zip(img.chunks_exact(plane)) {
-            *d += sum_f64(row);
-        }
-    }
+    bias_grads(g, dy, db);
     let per_point = g.c_out * g.c_in;
     let len = 4 * grid.quarter() + POINTS * ((g.c_in + g.c_out) * ld + per_point);
     with_scratch(len, |buf| {

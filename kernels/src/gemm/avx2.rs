@@ -15,7 +15,7 @@ pub(super) struct Avx2Fma;
 
 /// An AVX ymm register of 8 floats; also the vector of the AVX-512 path's deep-k kernel.
 #[derive(Clone, Copy)]
-pub(crate) struct Ymm(__m256);
+pub(crate) struct Ymm(pub(crate) __m256);
 
 // SAFETY (every method): the trait's contract is that the CPU has AVX2 + FMA and the pointers
 // cover 8 floats; the methods are inlined into `tile_avx2`, which enables those features.

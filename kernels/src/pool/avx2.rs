@@ -7,6 +7,7 @@
 //! winning only first.
 
 use super::window;
+use crate::gemm::{Vector, Ymm};
 use crate::steps::overlapping_steps as steps;
 use std::arch::x86_64::*;
 
@@ -203,8 +204,7 @@ unsafe fn unpool_row(dy: &[f32], pos: &[u8], top: &mut [f32], bottom: &mut [f32]
 }
 
 /// Eight windows: each position's gradient is `dy` masked by `pos == q`, and the top row
-/// interleaves positions 0 and 1 (`unpcklps`/`unpckhps` interleave within 128-bit lanes, a lane
-/// permute restores the order), the bottom row positions 2 and 3.
+/// interleaves positions 0 and 1 ([`Vector::store_zipped`]), the bottom row positions 2 and 3.
 #[target_feature(enable = "avx2")]
 unsafe fn unpool8(dy: &[f32], pos: &[u8], top: &mut [f32], bottom: &mut [f32]) {
     let p8 = u64::from_le_bytes(pos[..8].try_into().expect("8 positions"));
@@ -218,18 +218,8 @@ unsafe fn unpool8(dy: &[f32], pos: &[u8], top: &mut [f32], bottom: &mut [f32]) {
         *a = _mm256_and_ps(_mm256_castsi256_ps(is_q), d);
     }
     for (row, (l, r)) in [(top, (at[0], at[1])), (bottom, (at[2], at[3]))] {
-        let (lo, hi) = (_mm256_unpacklo_ps(l, r), _mm256_unpackhi_ps(l, r));
-        // SAFETY: each row slice holds 16 floats.
-        unsafe {
-            _mm256_storeu_ps(
-                row[..16].as_mut_ptr(),
-                _mm256_permute2f128_ps::<0x20>(lo, hi),
-            );
-            _mm256_storeu_ps(
-                row[8..16].as_mut_ptr(),
-                _mm256_permute2f128_ps::<0x31>(lo, hi),
-            );
-        }
+        // SAFETY: each row slice holds 16 floats; AVX2 is enabled here.
+        unsafe { Ymm(l).store_zipped(Ymm(r), row[..16].as_mut_ptr()) };
     }
 }
 
