@@ -31,7 +31,7 @@
 //! First layers (at most `direct::MAX_C_IN` input channels, 3×3, stride 1, pad 1) run their
 //! forward as a direct convolution on AVX2 paths (`conv/direct.rs`): im2col + GEMM would multiply
 //! by a depth of only 9 or 27. Interleaved with the im2col build (`cargo bench --bench conv --
-//! 'conv/(small|cifar)-g1/fwd/1t'`, three rounds): small-g1 0.57-0.69 ms → 0.54-0.69, cifar-g1
+//! 'conv/(small|cifar)-g1/fwd/1t'`, three rounds): small-g1 0.57-0.76 ms → 0.57-0.69, cifar-g1
 //! 3.2-3.9 → 2.5-3.3. Its weight gradient stays on im2col + the deep-k dot path: a direct version
 //! measured slower.
 
