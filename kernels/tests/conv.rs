@@ -185,17 +185,11 @@ fn bit_identical_for_one_and_two_threads() {
             values(g.c_out, s + 2, false),
             values(g.y_len(), s + 3, false),
         );
-        let in_pool = |t: usize| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(t)
-                .build()
-                .expect("pool");
-            pool.install(|| run(g, &x, &w, &b, &dy))
-        };
+        let in_pool = |t: usize| common::in_threads(t, || run(g, &x, &w, &b, &dy));
         let (one, two) = (in_pool(1), in_pool(2));
         for (a, b) in one.iter().zip(&two) {
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(a), bits(b), "thread count changed a result for {g:?}");
+            let (a, b) = (common::bits(a), common::bits(b));
+            assert_eq!(a, b, "thread count changed a result for {g:?}");
         }
     }
 }

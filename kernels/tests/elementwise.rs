@@ -48,11 +48,7 @@ fn relu_forward_and_backward() {
 fn relu_bit_identical_for_one_and_two_threads() {
     let x = values(300_001, 5, 1.0);
     let run = |t: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .expect("pool");
-        pool.install(|| {
+        common::in_threads(t, || {
             let (mut y, mut dx) = (x.clone(), x.clone());
             relu_fwd(&mut y);
             relu_bwd(&y, &mut dx);

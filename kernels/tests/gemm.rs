@@ -2,6 +2,7 @@
 //! matrixmultiply: all four transpose combinations, awkward sizes, padded leading dimensions,
 //! α/β special values, NaN-filled C under β = 0, and bit-identity across rayon thread counts.
 
+mod common;
 use regimebench_kernels::{available_isas, reference, sgemm_with, Isa, Trans};
 
 /// Error allowed per term of the k-term dot product, in units of `k · max|a| · max|b| · |α|`, on
@@ -301,16 +302,7 @@ fn beta_zero_overwrites_nan() {
 fn on_1_2_3_threads(case: &Case, isa: Isa) -> Vec<Vec<u32>> {
     [1, 2, 3]
         .iter()
-        .map(|&threads| {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap();
-            pool.install(|| case.run(isa))
-                .iter()
-                .map(|x| x.to_bits())
-                .collect()
-        })
+        .map(|&threads| common::bits(&common::in_threads(threads, || case.run(isa))))
         .collect()
 }
 
@@ -391,12 +383,7 @@ fn fma_paths_bit_identical() {
         let case = Case::new(trans, shape, ALPHA_BETA[s % ALPHA_BETA.len()], 2, || {
             rng.unit()
         });
-        let bits = |isa| {
-            case.run(isa)
-                .iter()
-                .map(|x| x.to_bits())
-                .collect::<Vec<_>>()
-        };
+        let bits = |isa| common::bits(&case.run(isa));
         assert!(
             bits(Isa::Avx512) == bits(Isa::Avx2Fma),
             "{trans:?} {shape:?}: avx512 ≠ avx2-fma"

@@ -69,8 +69,7 @@ fn forward_matches_reference_with_nans_anywhere() {
     }
     let (y, pos) = pool(planes, h, w, &x);
     let (ry, rpos) = reference::maxpool2_fwd(planes, h, w, &x);
-    let bits = |v: Vec<f32>| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-    assert_eq!((bits(y), pos), (bits(ry), rpos));
+    assert_eq!((common::bits(&y), pos), (common::bits(&ry), rpos));
 }
 
 #[test]
@@ -143,18 +142,10 @@ fn bit_identical_for_one_and_two_threads() {
         .collect();
     let dy = values(planes * (h / 2) * (w / 2), 2, 1 << 20);
     let run = |t: usize| {
-        let pool_t = rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .expect("pool");
-        pool_t.install(|| {
+        common::in_threads(t, || {
             let (y, pos) = pool(planes, h, w, &x);
             let dx = unpool(planes, h, w, &dy, &pos);
-            (
-                y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                pos,
-                dx.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            )
+            (common::bits(&y), pos, common::bits(&dx))
         })
     };
     assert_eq!(run(1), run(2));

@@ -4,7 +4,7 @@
 //! active path only, are tested in tests/pool.rs).
 
 use super::{bwd_with, fwd_with};
-use crate::test_common::Lcg;
+use crate::test_common::{bits, Lcg};
 use crate::{available_isas, reference};
 
 /// Values with many ties (integers in -2..=2), a NaN in about one element in eleven.
@@ -16,10 +16,6 @@ fn values(len: usize, seed: u64) -> Vec<f32> {
             r => (r % 5) as f32 - 2.0,
         })
         .collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|v| v.to_bits()).collect()
 }
 
 #[test]

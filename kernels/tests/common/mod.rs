@@ -27,3 +27,17 @@ pub fn signed_values(len: usize, seed: u64) -> Vec<f32> {
     let mut rng = Lcg::new(seed);
     (0..len).map(|_| rng.unit() * 2.0 - 1.0).collect()
 }
+
+/// Runs `f` on a rayon pool of `threads` threads (the bit-identity tests compare thread counts).
+pub fn in_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(f)
+}
+
+/// The bit patterns of `v`, so that NaNs and signed zeros compare exactly.
+pub fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}

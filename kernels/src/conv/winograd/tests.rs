@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::conv::tests::{assert_close, values};
+use crate::test_common::{bits, in_threads};
 use crate::{available_isas, reference};
 
 #[test]
@@ -102,15 +103,8 @@ fn bit_identical_for_one_two_and_three_threads() {
         let g = ConvGeom::same3x3(17, 6, side, side, 10);
         let [x, w, b, dy] = inputs(&g, 300 + 4 * i as u64);
         for isa in available_isas() {
-            let in_pool = |t: usize| {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(t)
-                    .build()
-                    .expect("pool");
-                pool.install(|| run(isa, &g, &x, &w, &b, &dy))
-            };
-            let bits =
-                |r: [Vec<f32>; 4]| r.map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>());
+            let in_pool = |t: usize| in_threads(t, || run(isa, &g, &x, &w, &b, &dy));
+            let bits = |r: [Vec<f32>; 4]| r.map(|v| bits(&v));
             let one = bits(in_pool(1));
             for t in [2, 3] {
                 assert!(
