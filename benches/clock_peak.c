@@ -1,0 +1,45 @@
+/* The clock and the FP32 FMA peak of one core, for the README's peak figure (this VM exposes no
+ * cycle counter). A chain of dependent integer adds runs at one add per cycle, so its rate is the
+ * clock; 12 independent chains of 8-lane FMAs give FMAs per second; their ratio is FMAs per cycle.
+ * A measurement aid, not built by cargo:
+ *
+ *     cc -O3 -mavx2 -mfma benches/clock_peak.c -o /tmp/clock_peak && /tmp/clock_peak
+ */
+#include <immintrin.h>
+#include <stdio.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int main(void) {
+    const long n = 400000000;
+    for (int round = 0; round < 5; round++) {
+        long x = round;
+        double t0 = now();
+        for (long i = 0; i < n / 8; i++) {
+            /* eight dependent adds per iteration, so the loop's own overhead runs beside them */
+            __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                             "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0"
+                             : "+r"(x));
+        }
+        double ghz = n / (now() - t0) / 1e9;
+
+        __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+        for (int k = 0; k < 12; k++) a[k] = _mm256_set1_ps((float)(k + round));
+        const long f = 100000000;
+        t0 = now();
+        for (long i = 0; i < f; i++) {
+            for (int k = 0; k < 12; k++) a[k] = _mm256_fmadd_ps(a[k], m, c);
+        }
+        double fmas = 12.0 * f / (now() - t0);
+        float sink = 0;
+        for (int k = 0; k < 12; k++) sink += _mm256_cvtss_f32(a[k]);
+        printf("clock %.2f GHz, %.2f FMA/cycle, %.1f GFLOP/s (x=%ld, %g)\n", ghz, fmas / (ghz * 1e9),
+               fmas * 16 / 1e9, x, sink);
+    }
+    return 0;
+}
