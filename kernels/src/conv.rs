@@ -38,13 +38,15 @@
 #[cfg(target_arch = "x86_64")]
 mod direct;
 mod im2col;
+mod scratch;
 #[cfg(test)]
 mod tests;
 mod winograd;
 
 use crate::{active_isa, sgemm_with, ConvGeom, Isa, Trans};
-use im2col::{col2im_add, im2col, with_scratch};
+use im2col::{col2im_add, im2col};
 use rayon::prelude::*;
+use scratch::{with_partials, with_scratch};
 
 /// Images per partial sum in [`conv2d_bwd_weight`]. A constant so that the reduction order does not
 /// depend on the thread count. Eight gives a batch of 64 eight parallel tasks; fewer partials
@@ -306,20 +308,23 @@ fn bwd_weight_by(
     } else if g.n <= WEIGHT_GRAD_CHUNK {
         chunk_grads(isa, g, x, dy, dw, &mut db64);
     } else {
-        let parts: Vec<(Vec<f32>, Vec<f64>)> = x
-            .par_chunks(WEIGHT_GRAD_CHUNK * x_img)
-            .zip(dy.par_chunks(WEIGHT_GRAD_CHUNK * y_img))
-            .map(|(x, dy)| {
-                let (mut dw, mut db) = (vec![0.0; g.w_len()], vec![0.0; g.c_out]);
-                chunk_grads(isa, g, x, dy, &mut dw, &mut db);
-                (dw, db)
-            })
-            .collect();
-        dw.fill(0.0);
-        for (pw, pb) in &parts {
-            for (d, p) in dw.iter_mut().zip(pw) {
-                *d += p;
+        let chunks = g.n.div_ceil(WEIGHT_GRAD_CHUNK);
+        let mut part_db = vec![0.0f64; chunks * g.c_out];
+        with_partials(chunks * g.w_len(), |part_dw| {
+            part_dw
+                .par_chunks_mut(g.w_len())
+                .zip(part_db.par_chunks_mut(g.c_out))
+                .zip(x.par_chunks(WEIGHT_GRAD_CHUNK * x_img))
+                .zip(dy.par_chunks(WEIGHT_GRAD_CHUNK * y_img))
+                .for_each(|(((dw, db), x), dy)| chunk_grads(isa, g, x, dy, dw, db));
+            dw.fill(0.0);
+            for pw in part_dw.chunks_exact(g.w_len()) {
+                for (d, p) in dw.iter_mut().zip(pw) {
+                    *d += p;
+                }
             }
+        });
+        for pb in part_db.chunks_exact(g.c_out) {
             for (d, p) in db64.iter_mut().zip(pb) {
                 *d += p;
             }

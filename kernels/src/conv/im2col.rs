@@ -7,7 +7,6 @@
 //! So the forward convolution of one image is the GEMM `y = w · col`.
 
 use crate::ConvGeom;
-use std::cell::Cell;
 use std::ops::Range;
 
 /// Output columns `j` whose tap `v` lands inside a row of width `w` (the rest read padding):
@@ -157,25 +156,4 @@ fn add_tap_same_width(g: &ConvGeom, row: &mut [f32], u: usize, v: usize, dxc: &m
     for (d, &s) in dst[..len].iter_mut().zip(&block[skip..][..len]) {
         *d += s;
     }
-}
-
-thread_local! {
-    /// This thread's scratch buffer; taken out while in use (see [`with_scratch`]).
-    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
-
-/// Runs `f` on a scratch slice of `len` floats (contents unspecified) that this thread keeps for
-/// its next call, so the im2col buffers are allocated once per thread rather than once per image.
-///
-/// The buffer is taken out of the thread-local while `f` runs: if `f` blocks inside rayon (a
-/// parallel `sgemm`) and this thread steals another image's task, that task gets a fresh buffer
-/// instead of aliasing this one.
-pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    let mut buf = SCRATCH.take();
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    let r = f(&mut buf[..len]);
-    SCRATCH.set(buf);
-    r
 }

@@ -43,7 +43,7 @@ mod deinterleave;
 mod tests;
 mod transform;
 
-use super::im2col::with_scratch;
+use super::scratch::with_scratch;
 use super::{bias_grads, in_group, serial_groups};
 use crate::gemm::Vector;
 #[cfg(target_arch = "x86_64")]
