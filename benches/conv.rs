@@ -82,35 +82,38 @@ fn conv(c: &mut Criterion) {
     }
 }
 
-/// Max-pool and ReLU on the cifar preset's first conv output (64×32×32×32), the largest.
+/// Max-pool and ReLU on the first conv output of each preset (64×16×28×28 and 64×32×32×32), the
+/// largest they pool.
 fn pool_relu(c: &mut Criterion) {
-    let (planes, side) = (BATCH * 32, 32);
-    let x = values(planes * side * side, 5);
-    let out = planes * (side / 2) * (side / 2);
-    let (mut y, mut arg, mut dx) = (vec![0.0; out], vec![0; out], vec![0.0; x.len()]);
-    let dy = values(out, 6);
-    let mut relu_y = x.clone();
-    let mut group = c.benchmark_group("elementwise/cifar-g1");
-    configure(&mut group);
-    group.throughput(Throughput::Elements(x.len() as u64));
-    for (threads, pool) in &pools() {
-        group.bench_function(format!("maxpool2_fwd/{threads}"), |bench| {
-            let run = || k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
-            pool.install(|| bench.iter(run))
-        });
-        k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
-        group.bench_function(format!("maxpool2_bwd/{threads}"), |bench| {
-            let run = || k::maxpool2_bwd(planes, side, side, &dy, &arg, &mut dx);
-            pool.install(|| bench.iter(run))
-        });
-        group.bench_function(format!("relu_fwd/{threads}"), |bench| {
-            pool.install(|| bench.iter(|| k::relu_fwd(&mut relu_y)))
-        });
-        group.bench_function(format!("relu_bwd/{threads}"), |bench| {
-            pool.install(|| bench.iter(|| k::relu_bwd(&x, &mut dx)))
-        });
+    for (name, chans, side) in [("small-g1", 16, 28), ("cifar-g1", 32, 32)] {
+        let planes = BATCH * chans;
+        let x = values(planes * side * side, 5);
+        let out = planes * (side / 2) * (side / 2);
+        let (mut y, mut arg, mut dx) = (vec![0.0; out], vec![0; out], vec![0.0; x.len()]);
+        let dy = values(out, 6);
+        let mut relu_y = x.clone();
+        let mut group = c.benchmark_group(format!("elementwise/{name}"));
+        configure(&mut group);
+        group.throughput(Throughput::Elements(x.len() as u64));
+        for (threads, pool) in &pools() {
+            group.bench_function(format!("maxpool2_fwd/{threads}"), |bench| {
+                let run = || k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
+                pool.install(|| bench.iter(run))
+            });
+            k::maxpool2_fwd(planes, side, side, &x, &mut y, &mut arg);
+            group.bench_function(format!("maxpool2_bwd/{threads}"), |bench| {
+                let run = || k::maxpool2_bwd(planes, side, side, &dy, &arg, &mut dx);
+                pool.install(|| bench.iter(run))
+            });
+            group.bench_function(format!("relu_fwd/{threads}"), |bench| {
+                pool.install(|| bench.iter(|| k::relu_fwd(&mut relu_y)))
+            });
+            group.bench_function(format!("relu_bwd/{threads}"), |bench| {
+                pool.install(|| bench.iter(|| k::relu_bwd(&x, &mut dx)))
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 criterion_group!(benches, conv, pool_relu);

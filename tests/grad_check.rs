@@ -175,6 +175,59 @@ fn conv2d_gradients() {
     }
 }
 
+/// The fused conv + max-pool: finite differences on inputs whose pooling windows do not tie
+/// (the step is small next to the gaps of these seeded draws), and the same bits as the two ops
+/// one after the other (each checked above and below), values and every gradient.
+#[test]
+fn conv2d_maxpool2_gradients() {
+    let mut rng = regimebench::rng::stream("gradcheck-convpool", &[]);
+    for (n, c, hw, k, stride, pad) in [(2, 3, 6, 4, 1, 1), (1, 2, 9, 3, 2, 1), (2, 1, 7, 2, 1, 0)] {
+        let mut p = ParamStore::new();
+        let w = p.add("w", Group::G1, &[k, c, 3, 3]);
+        let b = p.add("b", Group::G1, &[k]);
+        let wv = randn(&mut rng, k * c * 9, 0.5);
+        p.get_mut(w).copy_from_slice(&wv);
+        let bv = randn(&mut rng, k, 0.5);
+        p.get_mut(b).copy_from_slice(&bv);
+        let x = Tensor::new(&[n, c, hw, hw], randn(&mut rng, n * c * hw * hw, 1.0));
+        let what = format!("conv2d_maxpool2 s{stride} p{pad}");
+        check_op(&what, &p, x.clone(), 1e-2, &move |t, p, x| {
+            t.conv2d_maxpool2(p, x, w, b, stride, pad)
+        });
+
+        // With an input gradient (the conv's gradient unpooled once for both) and without (the
+        // weight gradient unpooled chunk by chunk, in the kernels).
+        let grads = |fused: bool, with_dx: bool| {
+            let mut tape = Tape::new(&p, &Group::ALL);
+            let xi = if with_dx {
+                tape.input_with_grad(x.clone())
+            } else {
+                tape.input(x.clone())
+            };
+            let y = if fused {
+                tape.conv2d_maxpool2(&p, xi, w, b, stride, pad)
+            } else {
+                let c = tape.conv2d(&p, xi, w, b, stride, pad);
+                tape.maxpool2(c)
+            };
+            let mut rng = regimebench::rng::stream("gradcheck-r", &[tape.value(y).len() as u64]);
+            let r = randn(&mut rng, tape.value(y).len(), 1.0);
+            let mut dp = vec![0.0; p.len()];
+            let dx = tape.backward_with(vec![(y, r)], &p, &mut dp);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            let dx = dx.get(xi).map(&bits);
+            assert_eq!(dx.is_some(), with_dx, "{what}: input gradient");
+            (bits(tape.value(y)), dx, bits(&dp))
+        };
+        for with_dx in [true, false] {
+            assert!(
+                grads(true, with_dx) == grads(false, with_dx),
+                "{what}: fused and unfused differ (input gradient: {with_dx})"
+            );
+        }
+    }
+}
+
 #[test]
 fn linear_and_flatten_gradients() {
     let mut rng = regimebench::rng::stream("gradcheck-linear", &[]);

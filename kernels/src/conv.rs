@@ -38,6 +38,7 @@
 #[cfg(target_arch = "x86_64")]
 mod direct;
 mod im2col;
+mod pooled;
 mod scratch;
 #[cfg(test)]
 mod tests;
@@ -45,8 +46,10 @@ mod winograd;
 
 use crate::{active_isa, sgemm_with, ConvGeom, Isa, Trans};
 use im2col::{col2im_add, im2col};
+pub use pooled::{conv2d_maxpool2_bwd_weight, conv2d_maxpool2_fwd};
 use rayon::prelude::*;
 use scratch::{with_partials, with_scratch};
+use std::ops::Range;
 
 /// Images per partial sum in [`conv2d_bwd_weight`]. A constant so that the reduction order does not
 /// depend on the thread count. Eight gives a batch of 64 eight parallel tasks; fewer partials
@@ -100,6 +103,21 @@ fn check(g: &ConvGeom, x: usize, w: usize, y: usize, b: usize) {
 /// register tile and the packed weights are reused across images.
 fn images_per_gemm(g: &ConvGeom) -> usize {
     MIN_GEMM_COLS.div_ceil(g.out_plane()).max(1)
+}
+
+/// Images per group of [`fwd_with`] on `isa`: one image on the direct path, else as many as its
+/// Winograd or im2col GEMMs take.
+fn fwd_group(isa: Isa, g: &ConvGeom) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if !winograd::faster(g, winograd::Op::Data) && direct_serves(isa, g) {
+        return 1;
+    }
+    let _ = isa; // read above on x86_64 only
+    if winograd::faster(g, winograd::Op::Data) {
+        winograd::images_per_group(g)
+    } else {
+        images_per_gemm(g)
+    }
 }
 
 /// See [`images_per_gemm`]. 256 = 16 tiles of the AVX2 kernel's 16 columns; 512 measured no
@@ -279,12 +297,17 @@ fn gather_columns(src: &[f32], plane: usize, cols: usize, dst: &mut [f32]) {
 /// [`conv2d_bwd_weight`] through `sgemm` on `isa`: per chunk of images, the chunk's partial
 /// gradient (see [`chunk_grads`]); the chunks' partials are then added in chunk order.
 fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db: &mut [f32]) {
-    let chunk_grads = if winograd::faster(g, winograd::Op::Weight) {
+    bwd_weight_by(isa, g, x, dy, dw, db, chunk_grads_for(g))
+}
+
+/// How `g`'s weight gradient takes a chunk's partials: Winograd where it measured faster,
+/// otherwise im2col ([`chunk_grads`]).
+fn chunk_grads_for(g: &ConvGeom) -> ChunkGrads {
+    if winograd::faster(g, winograd::Op::Weight) {
         winograd::chunk_grads
     } else {
         chunk_grads
-    };
-    bwd_weight_by(isa, g, x, dy, dw, db, chunk_grads)
+    }
 }
 
 /// The gradient of one chunk of images, as [`chunk_grads`].
@@ -302,11 +325,29 @@ fn bwd_weight_by(
 ) {
     check(g, x.len(), dw.len(), dy.len(), db.len());
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
+    reduce_chunks(g, dw, db, |images, dw, db| {
+        let (x, dy) = (&x[images.start * x_img..], &dy[images.start * y_img..]);
+        let n = images.len();
+        chunk_grads(isa, g, &x[..n * x_img], &dy[..n * y_img], dw, db)
+    })
+}
+
+/// The weight gradient `dw` and bias gradient `db` of `g`'s batch (both overwritten) as the sum
+/// of per-chunk partials: `chunk(images, dw, db)` overwrites `dw` and `db` (f64) with the partials
+/// of the images in `images`, one chunk of [`WEIGHT_GRAD_CHUNK`] consecutive images at a time (in
+/// parallel); the partials are then added in chunk order, so the result does not depend on the
+/// thread count. A batch of one chunk is written straight into `dw`.
+fn reduce_chunks(
+    g: &ConvGeom,
+    dw: &mut [f32],
+    db: &mut [f32],
+    chunk: impl Fn(Range<usize>, &mut [f32], &mut [f64]) + Sync,
+) {
     let mut db64 = vec![0.0f64; g.c_out];
     if g.n == 0 {
         dw.fill(0.0);
     } else if g.n <= WEIGHT_GRAD_CHUNK {
-        chunk_grads(isa, g, x, dy, dw, &mut db64);
+        chunk(0..g.n, dw, &mut db64);
     } else {
         let chunks = g.n.div_ceil(WEIGHT_GRAD_CHUNK);
         let mut part_db = vec![0.0f64; chunks * g.c_out];
@@ -314,9 +355,11 @@ fn bwd_weight_by(
             part_dw
                 .par_chunks_mut(g.w_len())
                 .zip(part_db.par_chunks_mut(g.c_out))
-                .zip(x.par_chunks(WEIGHT_GRAD_CHUNK * x_img))
-                .zip(dy.par_chunks(WEIGHT_GRAD_CHUNK * y_img))
-                .for_each(|(((dw, db), x), dy)| chunk_grads(isa, g, x, dy, dw, db));
+                .enumerate()
+                .for_each(|(i, (dw, db))| {
+                    let first = i * WEIGHT_GRAD_CHUNK;
+                    chunk(first..g.n.min(first + WEIGHT_GRAD_CHUNK), dw, db)
+                });
             dw.fill(0.0);
             for pw in part_dw.chunks_exact(g.w_len()) {
                 for (d, p) in dw.iter_mut().zip(pw) {

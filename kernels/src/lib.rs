@@ -24,7 +24,10 @@ mod steps;
 #[path = "../tests/common/mod.rs"]
 mod test_common;
 
-pub use conv::{conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd};
+pub use conv::{
+    conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, conv2d_maxpool2_bwd_weight,
+    conv2d_maxpool2_fwd,
+};
 pub use elementwise::{add_bias_rows, relu_bwd, relu_fwd, softmax_xent, sum_rows};
 pub use gemm::{sgemm, sgemm_with, Trans};
 pub use geom::ConvGeom;

@@ -41,7 +41,7 @@ pub fn maxpool2_fwd(planes: usize, h: usize, w: usize, x: &[f32], y: &mut [f32],
 }
 
 /// [`maxpool2_fwd`] on `isa`'s row kernels, after its checks; `out_plane > 0`.
-fn fwd_with(isa: Isa, (h, w): (usize, usize), x: &[f32], y: &mut [f32], pos: &mut [u8]) {
+pub(crate) fn fwd_with(isa: Isa, (h, w): (usize, usize), x: &[f32], y: &mut [f32], pos: &mut [u8]) {
     let out_plane = (h / 2) * (w / 2);
     y.par_chunks_mut(out_plane)
         .zip(pos.par_chunks_mut(out_plane))
@@ -98,12 +98,7 @@ pub fn maxpool2_bwd(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8], d
     );
     assert_eq!(dy.len(), planes * out_plane, "maxpool2_bwd: dy length");
     assert_eq!(pos.len(), dy.len(), "maxpool2_bwd: pos length");
-    // One OR over all positions (it vectorises; an early-exit `all` does not): every position is
-    // below 4 exactly when no bit above the lowest two is set anywhere.
-    assert!(
-        pos.iter().fold(0, |bits, &p| bits | p) < 4,
-        "maxpool2_bwd: a window position is not in 0..4"
-    );
+    check_positions("maxpool2_bwd", pos);
     if out_plane == 0 {
         dx.fill(0.0);
         return;
@@ -111,8 +106,18 @@ pub fn maxpool2_bwd(planes: usize, h: usize, w: usize, dy: &[f32], pos: &[u8], d
     bwd_with(active_isa(), (h, w), dy, pos, dx)
 }
 
+/// Panics, naming `caller`, when a window position is not below 4. One OR over all positions (it
+/// vectorises; an early-exit `all` does not): every position is below 4 exactly when no bit above
+/// the lowest two is set anywhere.
+pub(crate) fn check_positions(caller: &str, pos: &[u8]) {
+    assert!(
+        pos.iter().fold(0, |bits, &p| bits | p) < 4,
+        "{caller}: a window position is not in 0..4"
+    );
+}
+
 /// [`maxpool2_bwd`] on `isa`'s row kernels, after its checks; `out_plane > 0`.
-fn bwd_with(isa: Isa, (h, w): (usize, usize), dy: &[f32], pos: &[u8], dx: &mut [f32]) {
+pub(crate) fn bwd_with(isa: Isa, (h, w): (usize, usize), dy: &[f32], pos: &[u8], dx: &mut [f32]) {
     let out_plane = (h / 2) * (w / 2);
     dx.par_chunks_mut(h * w)
         .zip(dy.par_chunks(out_plane))

@@ -170,10 +170,10 @@ impl Cnn {
             Group::G1 | Group::G2 | Group::G3 => {
                 // conv + ReLU + max-pool, computed as conv + max-pool + ReLU: the same values and
                 // gradients (ReLU is monotone, so it commutes with max; a window whose maximum is
-                // not positive passes no gradient either way), on a quarter of the elements.
+                // not positive passes no gradient either way), on a quarter of the elements. The
+                // conv and the pool run as one op, which never stores the conv's output.
                 let l = self.convs[g.index()];
-                let c = tape.conv2d(p, h, l.w, l.b, 1, 1);
-                let m = tape.maxpool2(c);
+                let m = tape.conv2d_maxpool2(p, h, l.w, l.b, 1, 1);
                 tape.relu(m)
             }
             Group::G4 => {

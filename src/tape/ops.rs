@@ -15,6 +15,15 @@ pub(crate) enum Op {
         b: ParamId,
         geom: k::ConvGeom,
     },
+    /// `y[N,K,H'/2,W'/2] = maxpool2(conv(x, w) + b)`, fused (the convolution's output is never
+    /// stored); `pos` as in [`Op::MaxPool2`].
+    ConvMaxPool2 {
+        x: NodeId,
+        w: ParamId,
+        b: ParamId,
+        geom: k::ConvGeom,
+        pos: Vec<u8>,
+    },
     /// `y = max(x, 0)`.
     Relu {
         x: NodeId,
@@ -61,8 +70,47 @@ impl Tape {
         stride: usize,
         pad: usize,
     ) -> NodeId {
+        let geom = self.conv_geom(p, x, w, stride, pad);
+        let mut y = self.take_buffer(geom.y_len());
+        k::conv2d_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y);
+        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
+        let shape = vec![geom.n, geom.c_out, geom.out_h(), geom.out_w()];
+        self.push(shape, y, Op::Conv2d { x, w, b, geom }, needs)
+    }
+
+    /// `maxpool2(conv2d(x))` as one op: the same values and gradients as [`Tape::conv2d`] then
+    /// [`Tape::maxpool2`], bit for bit, without storing the convolution's output (the kernels run
+    /// both a chunk of images at a time, in cache).
+    pub fn conv2d_maxpool2(
+        &mut self,
+        p: &ParamStore,
+        x: NodeId,
+        w: ParamId,
+        b: ParamId,
+        stride: usize,
+        pad: usize,
+    ) -> NodeId {
+        let geom = self.conv_geom(p, x, w, stride, pad);
+        let shape = vec![geom.n, geom.c_out, geom.out_h() / 2, geom.out_w() / 2];
+        let len = shape.iter().product();
+        let (mut y, mut pos) = (self.take_buffer(len), vec![0; len]);
+        k::conv2d_maxpool2_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y, &mut pos);
+        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
+        let op = Op::ConvMaxPool2 { x, w, b, geom, pos };
+        self.push(shape, y, op, needs)
+    }
+
+    /// The geometry of a convolution of `x` with `w` (square kernel from `w`'s shape).
+    fn conv_geom(
+        &self,
+        p: &ParamStore,
+        x: NodeId,
+        w: ParamId,
+        stride: usize,
+        pad: usize,
+    ) -> k::ConvGeom {
         let (xs, ws) = (self.shape(x), &p.info(w).shape);
-        let geom = match (xs, &ws[..]) {
+        match (xs, &ws[..]) {
             (&[n, c_in, h, wd], &[c_out, wc, kh, kw]) if wc == c_in => k::ConvGeom {
                 n,
                 c_in,
@@ -75,22 +123,18 @@ impl Tape {
                 pad,
             },
             _ => panic!("conv2d: input {xs:?} does not fit weights {ws:?}"),
-        };
-        let mut y = self.take_buffer(geom.y_len());
-        k::conv2d_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y);
-        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
-        let shape = vec![geom.n, geom.c_out, geom.out_h(), geom.out_w()];
-        self.push(shape, y, Op::Conv2d { x, w, b, geom }, needs)
+        }
     }
 
-    /// `max(x, 0)`. When `x` is a conv, linear or max-pool output, whose backward does not read
+    /// `max(x, 0)`. When `x` is a conv, conv + max-pool, linear or max-pool output, whose backward does not read
     /// its own value, the ReLU takes `x`'s buffer over instead of copying it (`value(x)` is then
     /// empty).
     pub fn relu(&mut self, x: NodeId) -> NodeId {
         let mut y = match self.nodes[x.0].op {
-            Op::Conv2d { .. } | Op::Linear { .. } | Op::MaxPool2 { .. } => {
-                std::mem::take(&mut self.nodes[x.0].value)
-            }
+            Op::Conv2d { .. }
+            | Op::ConvMaxPool2 { .. }
+            | Op::Linear { .. }
+            | Op::MaxPool2 { .. } => std::mem::take(&mut self.nodes[x.0].value),
             _ => self.value(x).to_vec(),
         };
         k::relu_fwd(&mut y);
@@ -192,6 +236,32 @@ pub(super) fn backward(
                 let mut dx = buffer(geom.x_len());
                 k::conv2d_bwd_input(geom, &dy, sink.param(*w), &mut dx);
                 out.push((*x, dx));
+            }
+        }
+        Op::ConvMaxPool2 { x, w, b, geom, pos } => {
+            let wants = sink.wants(*w) || sink.wants(*b);
+            assert!(
+                !wants || (sink.wants(*w) && sink.wants(*b)),
+                "a layer's weight and bias are frozen together"
+            );
+            let (planes, oh, ow) = (geom.n * geom.c_out, geom.out_h(), geom.out_w());
+            if needs(*x) {
+                // Both gradients read the whole convolution gradient: unpool it once.
+                let mut dconv = buffer(geom.y_len());
+                k::maxpool2_bwd(planes, oh, ow, &dy, pos, &mut dconv);
+                if wants {
+                    sink.write2(*w, *b, |dw, db| {
+                        k::conv2d_bwd_weight(geom, tape.value(*x), &dconv, dw, db)
+                    });
+                }
+                let mut dx = buffer(geom.x_len());
+                k::conv2d_bwd_input(geom, &dconv, sink.param(*w), &mut dx);
+                tape.pool.borrow_mut().give(dconv);
+                out.push((*x, dx));
+            } else if wants {
+                sink.write2(*w, *b, |dw, db| {
+                    k::conv2d_maxpool2_bwd_weight(geom, tape.value(*x), &dy, pos, dw, db)
+                });
             }
         }
         // ReLU and flatten pass `dy` on as their input's gradient, so they return here.

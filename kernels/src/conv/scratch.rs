@@ -10,6 +10,8 @@ thread_local! {
     static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
     /// The weight gradient's per-chunk partial sums: see [`with_partials`].
     static PARTIALS: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    /// A chunk's unpooled convolution output or gradient: see [`with_conv_out`].
+    static CONV_OUT: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
 }
 
 /// Runs `f` on a scratch slice of `len` floats (contents unspecified) that this thread keeps for
@@ -23,6 +25,12 @@ pub(super) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R 
 /// when it is one of rayon's workers).
 pub(super) fn with_partials<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     lend(&PARTIALS, len, f)
+}
+
+/// [`with_scratch`] on a third buffer, for a chunk's convolution output (or its gradient) in the
+/// fused convolution + max-pool (`conv/pooled.rs`), which the convolution's own work surrounds.
+pub(super) fn with_conv_out<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    lend(&CONV_OUT, len, f)
 }
 
 /// Lends `key`'s buffer, grown to at least `len` floats, to `f`. The buffer is taken out of the

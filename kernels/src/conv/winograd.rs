@@ -386,7 +386,8 @@ pub(super) fn faster(g: &ConvGeom, op: Op) -> bool {
 }
 
 /// Images per group in the forward and backward-data passes: enough for [`MIN_TILES`] tiles.
-fn images_per_group(grid: &Grid) -> usize {
+pub(super) fn images_per_group(g: &ConvGeom) -> usize {
+    let grid = Grid::new(g.h, g.w);
     MIN_TILES.div_ceil(grid.tiles())
 }
 
@@ -418,7 +419,7 @@ fn convolve(
 ) {
     let (c_in, c_out) = chans;
     let grid = Grid::new(g.h, g.w);
-    let group = images_per_group(&grid);
+    let group = images_per_group(g);
     let (x_img, y_img) = (c_in * g.in_plane(), c_out * g.in_plane());
     let serial = serial_groups(g.n.div_ceil(group));
     y.par_chunks_mut(group * y_img)
