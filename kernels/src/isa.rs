@@ -52,15 +52,17 @@ impl std::fmt::Display for Isa {
 /// The paths this CPU can run, preferred first: [`Isa::Avx2Fma`], [`Isa::Avx512`], then
 /// [`Isa::Portable`].
 ///
-/// Why AVX2 before AVX-512 (measured 2026-11-25 on the development host, an "AMD EPYC" reporting
-/// family 25 model 1, i.e. Zen 3, 2 vCPUs): the host does not expose `avx512f`, so the AVX-512
-/// path could be neither timed nor run there. On 512³, one thread, the AVX2 + FMA path ran at
-/// 59–80 GFLOP/s per on-CPU second (flops / task-clock, best of 3, against 92–101 for a pure
-/// FMA loop) and 62–66 GFLOP/s wall clock in criterion; the portable path at 20. On Zen 4, where
-/// 512-bit FMAs issue as two 256-bit halves, AVX-512 has no FLOP advantage to outweigh an
-/// unmeasured path. The two FMA paths give bit-identical results (same per-element operations,
-/// same depth blocking), so `REGIMEBENCH_ISA=avx512` can be timed on such a host without
-/// changing any number.
+/// Why AVX2 before AVX-512, measured 2026-11-28 on the development host, an "AMD EPYC" reporting
+/// family 25 model 17 (Zen 4), 2 vCPUs, where 512-bit FMAs issue as two 256-bit halves (both
+/// paths peak at ~32 FLOP/cycle; `benches/clock_peak.c`: 115-117 GFLOP/s per core at 3.61-3.66
+/// GHz). On GEMM squares, one thread (`cargo bench --bench gemm -- square`), AVX-512's 8×32 tile
+/// is 2-3% ahead (512³: 111.1 against 108.6 GFLOP/s); on the training step it is behind
+/// (`REGIMEBENCH_ISA=… regimebench bench`, three interleaved rounds: `small` at 1 thread
+/// 5,511-5,564 img/s against 5,793-6,156, at 2 threads 8,897-10,146 against 10,430-10,748),
+/// probably because the step's GEMMs are narrow (m = 16…64 channels, n a few hundred columns),
+/// where the 32-wide tile leaves more columns empty (not measured apart). The two FMA paths give bit-identical results
+/// (same per-element operations, same depth blocking), so `REGIMEBENCH_ISA=avx512` changes the
+/// speed and never a number. On Zen 3 (no AVX-512 exposed) the AVX2 path is the only choice.
 pub fn available_isas() -> Vec<Isa> {
     [Isa::Avx2Fma, Isa::Avx512, Isa::Portable]
         .into_iter()

@@ -170,10 +170,20 @@ impl Cnn {
             Group::G1 | Group::G2 | Group::G3 => {
                 // conv + ReLU + max-pool, computed as conv + max-pool + ReLU: the same values and
                 // gradients (ReLU is monotone, so it commutes with max; a window whose maximum is
-                // not positive passes no gradient either way), on a quarter of the elements. The
-                // conv and the pool run as one op, which never stores the conv's output.
+                // not positive passes no gradient either way), on a quarter of the elements.
+                // Where the input takes no gradient (the first layer, or above a frozen prefix),
+                // the conv and the pool run as one op, which never stores the conv's output; the
+                // same bits either way. Where it does, its backward needs the whole conv gradient
+                // anyway, and the fused forward measured no faster (`regimebench bench`, 1 thread,
+                // three rounds: fused only where the input takes no gradient, small 5,954-6,185
+                // img/s, cifar 1,585-1,652; fused everywhere 6,025-6,082 and 1,495-1,578).
                 let l = self.convs[g.index()];
-                let m = tape.conv2d_maxpool2(p, h, l.w, l.b, 1, 1);
+                let m = if tape.needs_grad(h) {
+                    let c = tape.conv2d(p, h, l.w, l.b, 1, 1);
+                    tape.maxpool2(c)
+                } else {
+                    tape.conv2d_maxpool2(p, h, l.w, l.b, 1, 1)
+                };
                 tape.relu(m)
             }
             Group::G4 => {

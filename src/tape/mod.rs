@@ -110,7 +110,9 @@ impl Tape {
     pub fn shape(&self, id: NodeId) -> &[usize] {
         &self.nodes[id.0].shape
     }
-    fn needs_grad(&self, id: NodeId) -> bool {
+    /// Whether a gradient flows into node `id` (it depends on a trainable parameter or an input
+    /// that asks for one).
+    pub fn needs_grad(&self, id: NodeId) -> bool {
         self.nodes[id.0].needs_grad
     }
 
