@@ -7,7 +7,7 @@
 
 use rand::Rng;
 use regimebench::nn::{Cnn, Preset};
-use regimebench::params::{Group, ParamStore};
+use regimebench::params::{Group, ParamId, ParamStore};
 use regimebench::tape::{NodeId, Tape};
 use regimebench::tensor::Tensor;
 
@@ -153,18 +153,27 @@ fn check_op(what: &str, p: &ParamStore, x: Tensor, h: f32, op: &OpFn) {
     }
 }
 
+/// A 3×3 conv layer `k ← c` with random weights and bias, and a random `n × c × hw × hw` input.
+fn conv_case(
+    rng: &mut impl Rng,
+    (n, c, hw, k): (usize, usize, usize, usize),
+) -> (ParamStore, ParamId, ParamId, Tensor) {
+    let mut p = ParamStore::new();
+    let w = p.add("w", Group::G1, &[k, c, 3, 3]);
+    let b = p.add("b", Group::G1, &[k]);
+    let wv = randn(rng, k * c * 9, 0.5);
+    p.get_mut(w).copy_from_slice(&wv);
+    let bv = randn(rng, k, 0.5);
+    p.get_mut(b).copy_from_slice(&bv);
+    let x = Tensor::new(&[n, c, hw, hw], randn(rng, n * c * hw * hw, 1.0));
+    (p, w, b, x)
+}
+
 #[test]
 fn conv2d_gradients() {
     let mut rng = regimebench::rng::stream("gradcheck-conv", &[]);
     for (n, c, hw, k, stride, pad) in [(2, 3, 7, 4, 1, 1), (1, 2, 8, 3, 2, 1), (2, 1, 5, 2, 1, 0)] {
-        let mut p = ParamStore::new();
-        let w = p.add("w", Group::G1, &[k, c, 3, 3]);
-        let b = p.add("b", Group::G1, &[k]);
-        let wv = randn(&mut rng, k * c * 9, 0.5);
-        p.get_mut(w).copy_from_slice(&wv);
-        let bv = randn(&mut rng, k, 0.5);
-        p.get_mut(b).copy_from_slice(&bv);
-        let x = Tensor::new(&[n, c, hw, hw], randn(&mut rng, n * c * hw * hw, 1.0));
+        let (p, w, b, x) = conv_case(&mut rng, (n, c, hw, k));
         check_op(
             &format!("conv2d s{stride} p{pad}"),
             &p,
@@ -182,14 +191,7 @@ fn conv2d_gradients() {
 fn conv2d_maxpool2_gradients() {
     let mut rng = regimebench::rng::stream("gradcheck-convpool", &[]);
     for (n, c, hw, k, stride, pad) in [(2, 3, 6, 4, 1, 1), (1, 2, 9, 3, 2, 1), (2, 1, 7, 2, 1, 0)] {
-        let mut p = ParamStore::new();
-        let w = p.add("w", Group::G1, &[k, c, 3, 3]);
-        let b = p.add("b", Group::G1, &[k]);
-        let wv = randn(&mut rng, k * c * 9, 0.5);
-        p.get_mut(w).copy_from_slice(&wv);
-        let bv = randn(&mut rng, k, 0.5);
-        p.get_mut(b).copy_from_slice(&bv);
-        let x = Tensor::new(&[n, c, hw, hw], randn(&mut rng, n * c * hw * hw, 1.0));
+        let (p, w, b, x) = conv_case(&mut rng, (n, c, hw, k));
         let what = format!("conv2d_maxpool2 s{stride} p{pad}");
         check_op(&what, &p, x.clone(), 1e-2, &move |t, p, x| {
             t.conv2d_maxpool2(p, x, w, b, stride, pad)
