@@ -112,8 +112,15 @@ unsafe fn dot_avx2(len: usize, first: bool, blk: &DotBlock) {
 
 #[target_feature(enable = "avx2,fma")]
 unsafe fn tile_avx2(k: usize, a: *const f32, b: *const f32, out: TileOut) {
-    // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX2 + FMA.
-    unsafe { tile_body::<Ymm, AVX2_MR, { AVX2_NR / 8 }>(k, a, b, out) }
+    // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX2 + FMA; each
+    // arm's row count covers `out.rows`.
+    unsafe {
+        match out.rows {
+            0..=2 => tile_body::<Ymm, AVX2_MR, 2, { AVX2_NR / 8 }>(k, a, b, out),
+            3..=4 => tile_body::<Ymm, AVX2_MR, 4, { AVX2_NR / 8 }>(k, a, b, out),
+            _ => tile_body::<Ymm, AVX2_MR, AVX2_MR, { AVX2_NR / 8 }>(k, a, b, out),
+        }
+    }
 }
 
 /// [`pack`] with AVX2, plus a fast path for gathered panels (each line contiguous along the depth:

@@ -104,8 +104,14 @@ unsafe fn dot_avx512(len: usize, first: bool, blk: &DotBlock) {
 
 #[target_feature(enable = "avx512f")]
 unsafe fn tile_avx512(k: usize, a: *const f32, b: *const f32, out: TileOut) {
-    // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX-512F.
-    unsafe { tile_body::<Zmm, AVX512_MR, { AVX512_NR / 16 }>(k, a, b, out) }
+    // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX-512F; each
+    // arm's row count covers `out.rows`.
+    unsafe {
+        match out.rows {
+            0..=4 => tile_body::<Zmm, AVX512_MR, 4, { AVX512_NR / 16 }>(k, a, b, out),
+            _ => tile_body::<Zmm, AVX512_MR, AVX512_MR, { AVX512_NR / 16 }>(k, a, b, out),
+        }
+    }
 }
 
 #[target_feature(enable = "avx512f")]

@@ -101,20 +101,25 @@ pub(super) trait MicroKernel<const MR: usize, const NR: usize> {
     }
 }
 
-/// The shared body of every micro-kernel: MR rows × NV vectors of `V`.
+/// The shared body of every micro-kernel: the first R of a packed panel's MR rows × NV vectors
+/// of `V`. R = MR but for a last panel of fewer rows (`out.rows ≤ R`), which then skips the
+/// multiplications of the panel's zero padding rather than compute and drop them.
 ///
-/// Every element of C goes through the same operations whatever its position in the tile, and
-/// the accumulation runs over k in order, so the result does not depend on how C is tiled.
+/// Every element of C goes through the same operations whatever its position in the tile and
+/// whatever R, and the accumulation runs over k in order, so the result does not depend on how C
+/// is tiled.
 ///
 /// # Safety
-/// As [`MicroKernel::tile`] with NR = NV · `V::LANES`.
+/// As [`MicroKernel::tile`] with NR = NV · `V::LANES`, and `out.rows ≤ R ≤ MR`.
 #[inline(always)]
-pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const NV: usize>(
+pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const R: usize, const NV: usize>(
     k: usize,
     a: *const f32,
     b: *const f32,
     out: TileOut,
 ) {
+    const { assert!(R <= MR) };
+    debug_assert!(out.rows <= R);
     let nr = NV * V::LANES;
     let TileOut {
         c,
@@ -132,16 +137,16 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const NV: usize>(
             V::prefetch(c.add(i * ldc));
             V::prefetch(c.add(i * ldc + nr - 1));
         }
-        let mut acc = [[V::splat(0.0); NV]; MR];
+        let mut acc = [[V::splat(0.0); NV]; R];
         let k_unrolled = k / K_UNROLL * K_UNROLL;
         for p0 in (0..k_unrolled).step_by(K_UNROLL) {
             V::prefetch(a.add((p0 + A_PREFETCH_DEPTHS) * MR));
             for p in p0..p0 + K_UNROLL {
-                rank1::<V, MR, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
+                rank1::<V, R, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
             }
         }
         for p in k_unrolled..k {
-            rank1::<V, MR, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
+            rank1::<V, R, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
         }
         let alpha_v = V::splat(alpha);
         let beta_v = V::splat(beta);
@@ -159,20 +164,20 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const NV: usize>(
     }
 }
 
-/// One rank-1 update of the accumulators: `acc[i][j] += a[i] · b[j·LANES ..]`, MR values of A at
+/// One rank-1 update of the accumulators: `acc[i][j] += a[i] · b[j·LANES ..]`, R values of A at
 /// `a` and NV vectors of B at `b`. The B vectors are loaded first, then each A value is broadcast
 /// once against all of them.
 ///
 /// # Safety
-/// The CPU supports `V`'s instruction set; `a` is valid for reading MR floats, `b` for
+/// The CPU supports `V`'s instruction set; `a` is valid for reading R floats, `b` for
 /// NV·`V::LANES` floats.
 #[inline(always)]
-unsafe fn rank1<V: Vector, const MR: usize, const NV: usize>(
-    acc: &mut [[V; NV]; MR],
+unsafe fn rank1<V: Vector, const R: usize, const NV: usize>(
+    acc: &mut [[V; NV]; R],
     a: *const f32,
     b: *const f32,
 ) {
-    // SAFETY: the offsets stay below MR and NV·LANES, as the caller guarantees.
+    // SAFETY: the offsets stay below R and NV·LANES, as the caller guarantees.
     unsafe {
         let mut bv = [V::splat(0.0); NV];
         for (j, b_j) in bv.iter_mut().enumerate() {
