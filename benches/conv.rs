@@ -85,7 +85,11 @@ fn conv(c: &mut Criterion) {
 /// Max-pool and ReLU on the first conv output of each preset (64×16×28×28 and 64×32×32×32), the
 /// largest they pool.
 fn pool_relu(c: &mut Criterion) {
-    for (name, chans, side) in [("small-g1", 16, 28), ("small-g3", 64, 7), ("cifar-g1", 32, 32)] {
+    for (name, chans, side) in [
+        ("small-g1", 16, 28),
+        ("small-g3", 64, 7),
+        ("cifar-g1", 32, 32),
+    ] {
         let planes = BATCH * chans;
         let x = values(planes * side * side, 5);
         let out = planes * (side / 2) * (side / 2);

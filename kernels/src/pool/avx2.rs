@@ -156,7 +156,8 @@ unsafe fn pool4(t: *const f32, b: *const f32, y: &mut [f32], pos: &mut [u8]) {
     pos[..4].copy_from_slice(&(_mm_cvtsi128_si32(bytes) as u32).to_le_bytes());
 }
 
-/// One plane of [`super::maxpool2_bwd`] (`dy` and `pos` are `h/2 × w/2`, `dx` `h × w`, `w ≥ 2`).
+/// One plane of [`super::maxpool2_bwd`] (`dy` and `pos` are `h/2 × w/2`, `dx` `h × w`, `w ≥ 8`:
+/// narrower planes take `super::unpool_narrow`).
 ///
 /// # Safety
 /// The CPU supports AVX2.
@@ -175,30 +176,24 @@ pub(super) unsafe fn unpool_plane(dy: &[f32], pos: &[u8], w: usize, dx: &mut [f3
     }
 }
 
-/// One row pair: window `j`'s gradient `dy[j]` goes to the element of `top[2j..2j+2]`,
-/// `bottom[2j..2j+2]` that `pos[j]` names, zeros to the other three.
+/// One row pair of at least 4 windows: window `j`'s gradient `dy[j]` goes to the element of
+/// `top[2j..2j+2]`, `bottom[2j..2j+2]` that `pos[j]` names, zeros to the other three.
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn unpool_row(dy: &[f32], pos: &[u8], top: &mut [f32], bottom: &mut [f32]) {
     let n = dy.len();
-    assert!(top.len() >= 2 * n && bottom.len() >= 2 * n && pos.len() == n);
+    assert!(n >= 4 && top.len() >= 2 * n && bottom.len() >= 2 * n && pos.len() == n);
     if n >= 8 {
         for j in steps(n, 8) {
             let (t, b) = (&mut top[2 * j..][..16], &mut bottom[2 * j..][..16]);
             // SAFETY: AVX2 is enabled in this function.
             unsafe { unpool8(&dy[j..][..8], &pos[j..][..8], t, b) }
         }
-    } else if n >= 4 {
+    } else {
         for j in steps(n, 4) {
             let (t, b) = (&mut top[2 * j..][..8], &mut bottom[2 * j..][..8]);
             // SAFETY: AVX2 is enabled in this function.
             unsafe { unpool4(&dy[j..][..4], &pos[j..][..4], t, b) }
-        }
-    } else {
-        for j in 0..n {
-            let at = |q: u8| if pos[j] == q { dy[j] } else { 0.0 };
-            (top[2 * j], top[2 * j + 1]) = (at(0), at(1));
-            (bottom[2 * j], bottom[2 * j + 1]) = (at(2), at(3));
         }
     }
 }
