@@ -189,7 +189,7 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
                     add_bias(y);
                 } else if cols == plane {
                     with_scratch(taps * cols, |col| {
-                        im2col(g, x, col, cols);
+                        im2col(isa, g, x, col, cols);
                         mul(isa, NN, shape, w, (col, cols), y)
                     });
                     add_bias(y);
@@ -197,7 +197,7 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
                     with_scratch((taps + g.c_out) * cols, |buf| {
                         let (col, out) = buf.split_at_mut(taps * cols);
                         for (i, x) in x.chunks_exact(x_img).enumerate() {
-                            im2col(g, x, &mut col[i * plane..], cols);
+                            im2col(isa, g, x, &mut col[i * plane..], cols);
                         }
                         mul(isa, NN, shape, w, (col, cols), out);
                         // Each image's rows out of the group's columns, plus the bias on the way.
@@ -388,7 +388,7 @@ fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db
     with_scratch(taps * plane, |col| {
         let images = x.chunks_exact(g.c_in * g.in_plane());
         for (i, (x, dy)) in images.zip(dy.chunks_exact(g.c_out * plane)).enumerate() {
-            im2col(g, x, col, plane);
+            im2col(isa, g, x, col, plane);
             let beta = if i == 0 { 0.0 } else { 1.0 };
             let (m, n, k) = (g.c_out, taps, plane);
             sgemm_with(

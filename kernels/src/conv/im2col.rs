@@ -6,7 +6,10 @@
 //! (column `i·out_w + j`): `col[(c,u,v)][(i,j)] = x[c][i·s+u−p][j·s+v−p]`, zero in the padding.
 //! So the forward convolution of one image is the GEMM `y = w · col`.
 
-use crate::ConvGeom;
+#[cfg(target_arch = "x86_64")]
+mod narrow;
+
+use crate::{ConvGeom, Isa};
 use std::ops::Range;
 
 /// Output columns `j` whose tap `v` lands inside a row of width `w` (the rest read padding):
@@ -24,10 +27,17 @@ fn input_row(g: &ConvGeom, i: usize, u: usize) -> Option<usize> {
 }
 
 /// Writes the im2col matrix of image `x` into `col`, row `t` at `col[t·ld ..][.. out_plane]`.
-pub(super) fn im2col(g: &ConvGeom, x: &[f32], col: &mut [f32], ld: usize) {
+/// Narrow planes take AVX2 rows on the AVX2 paths (`im2col/narrow.rs`); the same matrix.
+pub(super) fn im2col(isa: Isa, g: &ConvGeom, x: &[f32], col: &mut [f32], ld: usize) {
     let plane = g.out_plane();
     debug_assert_eq!(x.len(), g.c_in * g.in_plane());
     debug_assert!(col.len() >= (g.taps() - 1) * ld + plane);
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable && narrow::fits(g) {
+        // SAFETY: the AVX2 and AVX-512 paths run only on CPUs with AVX2; `fits` checked `g`.
+        return unsafe { narrow::im2col(g, x, col, ld) };
+    }
+    let _ = isa; // read above on x86_64 only
     let same_width = g.stride == 1 && g.out_w() == g.w;
     for c in 0..g.c_in {
         let xc = &x[c * g.in_plane()..][..g.in_plane()];
