@@ -108,16 +108,15 @@ fn images_per_gemm(g: &ConvGeom) -> usize {
 /// Images per group of [`fwd_with`] on `isa`: one image on the direct path, else as many as its
 /// Winograd or im2col GEMMs take.
 fn fwd_group(isa: Isa, g: &ConvGeom) -> usize {
+    if winograd::faster(g, winograd::Op::Data) {
+        return winograd::images_per_group(g);
+    }
     #[cfg(target_arch = "x86_64")]
-    if !winograd::faster(g, winograd::Op::Data) && direct_serves(isa, g) {
+    if direct_serves(isa, g) {
         return 1;
     }
     let _ = isa; // read above on x86_64 only
-    if winograd::faster(g, winograd::Op::Data) {
-        winograd::images_per_group(g)
-    } else {
-        images_per_gemm(g)
-    }
+    images_per_gemm(g)
 }
 
 /// See [`images_per_gemm`]. 256 = 16 tiles of the AVX2 kernel's 16 columns; 512 measured no
