@@ -82,8 +82,8 @@ fn conv(c: &mut Criterion) {
     }
 }
 
-/// Max-pool and ReLU on the first conv output of each preset (64×16×28×28 and 64×32×32×32), the
-/// largest they pool.
+/// Max-pool and ReLU on the largest conv output of each preset (64×16×28×28 and 64×32×32×32), and
+/// on `small`'s 7×7 one (64×64×7×7), whose rows of 3 windows take the narrow-row code.
 fn pool_relu(c: &mut Criterion) {
     for (name, chans, side) in [
         ("small-g1", 16, 28),

@@ -105,18 +105,38 @@ fn images_per_gemm(g: &ConvGeom) -> usize {
     MIN_GEMM_COLS.div_ceil(g.out_plane()).max(1)
 }
 
-/// Images per group of [`fwd_with`] on `isa`: one image on the direct path, else as many as its
-/// Winograd or im2col GEMMs take.
-fn fwd_group(isa: Isa, g: &ConvGeom) -> usize {
+/// How [`fwd_with`] computes a geometry.
+#[derive(Clone, Copy)]
+enum FwdPath {
+    Winograd,
+    #[cfg(target_arch = "x86_64")]
+    Direct,
+    Im2col,
+}
+
+/// The path of [`fwd_with`] for `g` on `isa`: Winograd where it measured faster, else the direct
+/// first-layer kernel where it serves, else im2col. A rule on the geometry and path only.
+fn fwd_path(isa: Isa, g: &ConvGeom) -> FwdPath {
     if winograd::faster(g, winograd::Op::Data) {
-        return winograd::images_per_group(g);
+        return FwdPath::Winograd;
     }
     #[cfg(target_arch = "x86_64")]
     if direct_serves(isa, g) {
-        return 1;
+        return FwdPath::Direct;
     }
     let _ = isa; // read above on x86_64 only
-    images_per_gemm(g)
+    FwdPath::Im2col
+}
+
+/// Images per group of [`fwd_with`] on `isa`: one image on the direct path, else as many as its
+/// Winograd or im2col GEMMs take.
+fn fwd_group(isa: Isa, g: &ConvGeom) -> usize {
+    match fwd_path(isa, g) {
+        FwdPath::Winograd => winograd::images_per_group(g),
+        #[cfg(target_arch = "x86_64")]
+        FwdPath::Direct => 1,
+        FwdPath::Im2col => images_per_gemm(g),
+    }
 }
 
 /// See [`images_per_gemm`]. 256 = 16 tiles of the AVX2 kernel's 16 columns; 512 measured no
@@ -152,23 +172,24 @@ fn fwd_with(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f3
     if g.n == 0 {
         return;
     }
-    if winograd::faster(g, winograd::Op::Data) {
-        return winograd::fwd(isa, g, x, w, b, y);
-    }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * plane);
-    #[cfg(target_arch = "x86_64")]
-    if direct_serves(isa, g) {
-        y.par_chunks_mut(y_img)
-            .zip(x.par_chunks(x_img))
-            .for_each(|(y, x)| {
-                with_scratch(direct::padded_len(g), |xp| {
-                    direct::pad_images(g, x, xp);
-                    // SAFETY: `direct_serves` checked the CPU (AVX2 + FMA) and the geometry.
-                    unsafe { direct::fwd_image(g, xp, w, b, y) }
-                })
-            });
-        return;
+    match fwd_path(isa, g) {
+        FwdPath::Winograd => return winograd::fwd(isa, g, x, w, b, y),
+        #[cfg(target_arch = "x86_64")]
+        FwdPath::Direct => {
+            y.par_chunks_mut(y_img)
+                .zip(x.par_chunks(x_img))
+                .for_each(|(y, x)| {
+                    with_scratch(direct::padded_len(g), |xp| {
+                        direct::pad_images(g, x, xp);
+                        // SAFETY: `direct_serves` checked the CPU (AVX2 + FMA) and the geometry.
+                        unsafe { direct::fwd_image(g, xp, w, b, y) }
+                    })
+                });
+            return;
+        }
+        FwdPath::Im2col => {}
     }
     let add_bias = |y: &mut [f32]| {
         for (row, &bias) in y.chunks_exact_mut(plane).zip(b.iter().cycle()) {
@@ -325,10 +346,14 @@ fn bwd_weight_by(
     check(g, x.len(), dw.len(), dy.len(), db.len());
     let (x_img, y_img) = (g.c_in * g.in_plane(), g.c_out * g.out_plane());
     reduce_chunks(g, dw, db, |images, dw, db| {
-        let (x, dy) = (&x[images.start * x_img..], &dy[images.start * y_img..]);
-        let n = images.len();
-        chunk_grads(isa, g, &x[..n * x_img], &dy[..n * y_img], dw, db)
+        let (x, dy) = (of_images(x, x_img, &images), of_images(dy, y_img, &images));
+        chunk_grads(isa, g, x, dy, dw, db)
     })
+}
+
+/// The part of a batch `v` (`per_image` elements per image) that holds images `images`.
+fn of_images<'a, T>(v: &'a [T], per_image: usize, images: &Range<usize>) -> &'a [T] {
+    &v[images.start * per_image..images.end * per_image]
 }
 
 /// The weight gradient `dw` and bias gradient `db` of `g`'s batch (both overwritten) as the sum

@@ -1,5 +1,5 @@
-//! The im2col matrix of one image and its transpose map col2im, plus the per-thread scratch they
-//! are built in.
+//! The im2col matrix of one image and its transpose map col2im (built in `conv/scratch.rs`'s
+//! per-thread buffers).
 //!
 //! For image `x` (`c_in × h × w`) the im2col matrix has one row per tap `(c, u, v)` (row index
 //! `(c·kh + u)·kw + v`, the order of a weight row in OIHW) and one column per output pixel `(i, j)`

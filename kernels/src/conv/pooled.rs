@@ -17,7 +17,9 @@
 mod tests;
 
 use super::scratch::with_conv_out;
-use super::{check, chunk_grads_for, fwd_group, fwd_with, reduce_chunks, WEIGHT_GRAD_CHUNK};
+use super::{
+    check, chunk_grads_for, fwd_group, fwd_with, of_images, reduce_chunks, WEIGHT_GRAD_CHUNK,
+};
 use crate::pool::{self, check_positions};
 use crate::{active_isa, ConvGeom, Isa};
 use rayon::prelude::*;
@@ -123,13 +125,12 @@ pub(super) fn bwd_weight_pooled_with(
         pooled_img(g),
     );
     reduce_chunks(g, dw, db, |images, dw, db| {
-        let n = images.len();
-        let x = &x[images.start * x_img..][..n * x_img];
+        let x = of_images(x, x_img, &images);
         let (dy, pos) = (
-            &dy[images.start * pooled..][..n * pooled],
-            &pos[images.start * pooled..][..n * pooled],
+            of_images(dy, pooled, &images),
+            of_images(pos, pooled, &images),
         );
-        with_conv_out(n * y_img, |dconv| {
+        with_conv_out(images.len() * y_img, |dconv| {
             if pooled == 0 {
                 dconv.fill(0.0);
             } else {
