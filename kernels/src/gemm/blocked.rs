@@ -1,7 +1,9 @@
-//! The five BLIS loops around a micro-kernel, and their split over rayon: each packed B block is
-//! packed by column tasks, then run against by tasks on disjoint rectangles of C, each packing its
-//! own rows of A. Every element of C gets the same depth blocks in the same order whatever the
-//! split, so the result is bit-identical for any thread count.
+//! The five BLIS loops around a micro-kernel, and their split over rayon: either column strips of
+//! C, each task with all the rows and its own packed blocks, or, when C has too many rows for one
+//! packed A block or too few columns, each packed B block packed by column tasks, then run against
+//! by tasks on disjoint rectangles of C, each packing its own rows of A. Every element of C gets
+//! the same depth blocks in the same order whatever the split, so the result is bit-identical for
+//! any thread count.
 
 use super::pack::{with_buffer, Buffer, Strided};
 use super::params::{MAX_TILE, MIN_TASK_COLS, PAR_MIN_MACS, TASKS_PER_THREAD};
@@ -97,7 +99,10 @@ pub(super) fn threads() -> usize {
 impl Split {
     /// All of C in one task on one thread, or below [`PAR_MIN_MACS`]; else about
     /// [`TASKS_PER_THREAD`] tasks per thread, so that rayon can even out a thread that runs slower
-    /// (sharing its core). Rows are cut first (in whole micro-panels, at most `mc`), since each task
+    /// (sharing its core). When C's rows fit one packed A block (m ≤ `mc`) and its columns give
+    /// every thread at least one task [`MIN_TASK_COLS`] wide, the tasks are column strips of all
+    /// the rows: each packs its own columns of B as it goes (see [`gemm`]), so no packed B crosses
+    /// cores. Otherwise rows are cut first (in whole micro-panels, at most `mc`), since each task
     /// packs its own A rows and disjoint rows pack nothing twice; columns only when C has too few
     /// rows, at least [`MIN_TASK_COLS`] wide since each column task repacks its rows of A.
     fn new<const MR: usize, const NR: usize>(p: &Problem, nb: usize, mc: usize) -> Split {
@@ -109,6 +114,13 @@ impl Split {
             };
         }
         let tasks = threads * TASKS_PER_THREAD;
+        let strips = (nb / MIN_TASK_COLS).min(tasks);
+        if p.m <= mc && strips >= threads {
+            return Split {
+                rows: p.m,
+                cols: nb.div_ceil(strips).next_multiple_of(NR),
+            };
+        }
         let rows = p.m.div_ceil(tasks).next_multiple_of(MR).min(mc);
         let col_tasks = tasks.div_ceil(p.m.div_ceil(rows));
         let cols = nb
@@ -134,8 +146,8 @@ impl Split {
     }
 }
 
-/// Runs `p` with micro-kernel `K`: the BLIS loops, split over the current rayon pool inside each
-/// packed B block when large enough. Each element of C gets the same depth blocks in the same
+/// Runs `p` with micro-kernel `K`: the BLIS loops, split over the current rayon pool when large
+/// enough (see [`Split::new`]). Each element of C gets the same depth blocks in the same
 /// order whatever the split, so the result is bit-identical for any thread count.
 ///
 /// # Safety
@@ -149,6 +161,11 @@ pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usi
     const { assert!(K::BLOCKING.mc % MR == 0 && K::BLOCKING.nc % NR == 0) };
     let mc = K::BLOCKING.mc.min(p.m.next_multiple_of(MR));
     let nc = K::BLOCKING.nc.min(p.n.next_multiple_of(NR));
+    let whole = Split::new::<MR, NR>(p, p.n, mc);
+    if whole.rows >= p.m {
+        // SAFETY: forwarded contract.
+        return unsafe { strips::<K, MR, NR>(p, whole, (kc, mc, nc)) };
+    }
     with_buffer(Buffer::B, nc * kc, |b_pack| {
         let b_pack = Packed(b_pack);
         for jc in (0..p.n).step_by(nc) {
@@ -161,11 +178,6 @@ pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usi
                 let pack_split = Split {
                     rows: 1,
                     cols: split.cols.min(nb.div_ceil(threads()).next_multiple_of(NR)),
-                };
-                let pack_split = if split.rows == p.m && split.cols >= nb {
-                    split
-                } else {
-                    pack_split
                 };
                 pack_split.run(1, nb, |_, _, c0, cols| {
                     // SAFETY: columns [jc + c0, + cols) of op(B) at depths [pc, + kb) are inside
@@ -193,6 +205,46 @@ pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usi
                 });
             }
         }
+    })
+}
+
+/// `p` when `split` cuts C into column strips of all its rows (see [`Split::new`]): each task
+/// runs the loops on its own columns alone, packing its own B blocks, so no packed block is
+/// shared, and the only thing packed twice is A, once per strip. With one task, this is the
+/// whole product on the calling thread.
+///
+/// # Safety
+/// As [`gemm`], `split.rows >= p.m`, and `kc`, `mc`, `nc` the blocking of [`gemm`].
+unsafe fn strips<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
+    p: &Problem,
+    split: Split,
+    (kc, mc, nc): (usize, usize, usize),
+) {
+    split.run(p.m, p.n, |_, _, c0, cols| {
+        let nc = nc.min(cols.next_multiple_of(NR));
+        with_buffer(Buffer::B, nc * kc, |b_pack| {
+            for jc in (c0..c0 + cols).step_by(nc) {
+                let nb = nc.min(c0 + cols - jc);
+                for pc in (0..p.k).step_by(kc) {
+                    let kb = kc.min(p.k - pc);
+                    let beta = if pc == 0 { p.beta } else { 1.0 };
+                    // SAFETY: columns [jc, + nb) of op(B) at depths [pc, + kb) are inside it and
+                    // the buffer holds nc·kc floats; the strips of distinct tasks are disjoint
+                    // and inside C; the rest is the caller's contract.
+                    unsafe {
+                        let b = p.b.at(pc, jc);
+                        K::pack::<NR>(nb, kb, b.ptr, b.cs, b.rs, b_pack);
+                        let block = Block {
+                            pc,
+                            kb,
+                            beta,
+                            b_panels: b_pack,
+                        };
+                        rect::<K, MR, NR>(p, &block, 0, p.m, jc, nb, mc)
+                    }
+                }
+            }
+        })
     })
 }
 
