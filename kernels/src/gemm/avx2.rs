@@ -78,9 +78,9 @@ impl Vector for Ymm {
 impl MicroKernel<AVX2_MR, AVX2_NR> for Avx2Fma {
     const BLOCKING: Blocking = AVX2_BLOCKING;
     #[inline(always)]
-    unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+    unsafe fn tile(k: usize, a: *const f32, b: *const f32, ldb: usize, out: TileOut) {
         // SAFETY: forwarded contract of `MicroKernel::tile`.
-        unsafe { tile_avx2(k, a, b, out) }
+        unsafe { tile_avx2(k, a, b, ldb, out) }
     }
     #[inline(always)]
     unsafe fn pack<const W: usize>(
@@ -111,14 +111,14 @@ unsafe fn dot_avx2(len: usize, first: bool, blk: &DotBlock) {
 }
 
 #[target_feature(enable = "avx2,fma")]
-unsafe fn tile_avx2(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+unsafe fn tile_avx2(k: usize, a: *const f32, b: *const f32, ldb: usize, out: TileOut) {
     // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX2 + FMA; each
     // arm's row count covers `out.rows`.
     unsafe {
         match out.rows {
-            0..=2 => tile_body::<Ymm, AVX2_MR, 2, { AVX2_NR / 8 }>(k, a, b, out),
-            3..=4 => tile_body::<Ymm, AVX2_MR, 4, { AVX2_NR / 8 }>(k, a, b, out),
-            _ => tile_body::<Ymm, AVX2_MR, AVX2_MR, { AVX2_NR / 8 }>(k, a, b, out),
+            0..=2 => tile_body::<Ymm, AVX2_MR, 2, { AVX2_NR / 8 }>(k, a, b, ldb, out),
+            3..=4 => tile_body::<Ymm, AVX2_MR, 4, { AVX2_NR / 8 }>(k, a, b, ldb, out),
+            _ => tile_body::<Ymm, AVX2_MR, AVX2_MR, { AVX2_NR / 8 }>(k, a, b, ldb, out),
         }
     }
 }

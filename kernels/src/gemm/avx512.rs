@@ -65,9 +65,9 @@ impl Vector for Zmm {
 impl MicroKernel<AVX512_MR, AVX512_NR> for Avx512 {
     const BLOCKING: Blocking = AVX512_BLOCKING;
     #[inline(always)]
-    unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+    unsafe fn tile(k: usize, a: *const f32, b: *const f32, ldb: usize, out: TileOut) {
         // SAFETY: forwarded contract of `MicroKernel::tile`.
-        unsafe { tile_avx512(k, a, b, out) }
+        unsafe { tile_avx512(k, a, b, ldb, out) }
     }
     #[inline(always)]
     unsafe fn pack<const W: usize>(
@@ -103,13 +103,13 @@ unsafe fn dot_avx512(len: usize, first: bool, blk: &DotBlock) {
 }
 
 #[target_feature(enable = "avx512f")]
-unsafe fn tile_avx512(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+unsafe fn tile_avx512(k: usize, a: *const f32, b: *const f32, ldb: usize, out: TileOut) {
     // SAFETY: forwarded contract of `MicroKernel::tile`; this function enables AVX-512F; each
     // arm's row count covers `out.rows`.
     unsafe {
         match out.rows {
-            0..=4 => tile_body::<Zmm, AVX512_MR, 4, { AVX512_NR / 16 }>(k, a, b, out),
-            _ => tile_body::<Zmm, AVX512_MR, AVX512_MR, { AVX512_NR / 16 }>(k, a, b, out),
+            0..=4 => tile_body::<Zmm, AVX512_MR, 4, { AVX512_NR / 16 }>(k, a, b, ldb, out),
+            _ => tile_body::<Zmm, AVX512_MR, AVX512_MR, { AVX512_NR / 16 }>(k, a, b, ldb, out),
         }
     }
 }

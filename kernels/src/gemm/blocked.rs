@@ -6,7 +6,9 @@
 //! any thread count.
 
 use super::pack::{with_buffer, Buffer, Strided};
-use super::params::{MAX_TILE, MIN_TASK_COLS, PAR_MIN_MACS, TASKS_PER_THREAD};
+use super::params::{
+    DIRECT_B_MAX_ROWS, L1_WAY_BYTES, MAX_TILE, MIN_TASK_COLS, PAR_MIN_MACS, TASKS_PER_THREAD,
+};
 use super::tile::{MicroKernel, TileOut};
 use rayon::prelude::*;
 use std::cell::Cell;
@@ -193,13 +195,8 @@ pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usi
                     // packed block was written before this `run`; the rest is the caller's
                     // contract.
                     unsafe {
-                        let b_panels = b_pack.at(c0 * kb);
-                        let block = Block {
-                            pc,
-                            kb,
-                            beta,
-                            b_panels,
-                        };
+                        let b = BPanels::Packed(b_pack.at(c0 * kb));
+                        let block = Block { pc, kb, beta, b };
                         rect::<K, MR, NR>(p, &block, r0, rows, jc + c0, cols, mc)
                     }
                 });
@@ -220,26 +217,31 @@ unsafe fn strips<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
     split: Split,
     (kc, mc, nc): (usize, usize, usize),
 ) {
+    // Few rows: each B panel meets too few A panels to pay for packing it, so the micro-kernel
+    // reads B's rows where they are stored (only a last, narrower panel is packed, zero-padded),
+    // unless the rows of a panel would share L1 sets.
+    let direct = p.b.cs == 1 && p.m <= DIRECT_B_MAX_ROWS && rows_spread(p.b.rs, kc);
     split.run(p.m, p.n, |_, _, c0, cols| {
         let nc = nc.min(cols.next_multiple_of(NR));
-        with_buffer(Buffer::B, nc * kc, |b_pack| {
+        let len = if direct { NR * kc } else { nc * kc };
+        with_buffer(Buffer::B, len, |b_pack| {
             for jc in (c0..c0 + cols).step_by(nc) {
                 let nb = nc.min(c0 + cols - jc);
                 for pc in (0..p.k).step_by(kc) {
                     let kb = kc.min(p.k - pc);
                     let beta = if pc == 0 { p.beta } else { 1.0 };
                     // SAFETY: columns [jc, + nb) of op(B) at depths [pc, + kb) are inside it and
-                    // the buffer holds nc·kc floats; the strips of distinct tasks are disjoint
-                    // and inside C; the rest is the caller's contract.
+                    // the buffer holds nc·kc floats (NR·kc when `direct`); the strips of distinct
+                    // tasks are disjoint and inside C; the rest is the caller's contract.
                     unsafe {
-                        let b = p.b.at(pc, jc);
-                        K::pack::<NR>(nb, kb, b.ptr, b.cs, b.rs, b_pack);
-                        let block = Block {
-                            pc,
-                            kb,
-                            beta,
-                            b_panels: b_pack,
+                        let b = if direct {
+                            BPanels::Direct { edge: b_pack }
+                        } else {
+                            let b = p.b.at(pc, jc);
+                            K::pack::<NR>(nb, kb, b.ptr, b.cs, b.rs, b_pack);
+                            BPanels::Packed(b_pack)
                         };
+                        let block = Block { pc, kb, beta, b };
                         rect::<K, MR, NR>(p, &block, 0, p.m, jc, nb, mc)
                     }
                 }
@@ -248,21 +250,45 @@ unsafe fn strips<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
     })
 }
 
-/// One depth block `[pc, pc + kb)` of B, packed: `b_panels` is the first panel of the columns at
-/// hand; `beta` is what C is scaled by (β on the first depth block, 1 after).
+/// Whether `rows` rows of floats `stride` floats apart fall in distinct L1 sets: the addresses
+/// of rows repeat their offset within an L1 way every `L1_WAY_BYTES / gcd(4·stride, L1_WAY_BYTES)`
+/// rows. B's rows 4 KiB apart (a power-of-two width) all land in one set, and a panel's rows then
+/// evict each other between the A panels that read them (measured: half the speed of packing).
+fn rows_spread(stride: usize, rows: usize) -> bool {
+    let (mut a, mut b) = (4 * stride % L1_WAY_BYTES, L1_WAY_BYTES);
+    while a != 0 {
+        (a, b) = (b % a, a);
+    }
+    L1_WAY_BYTES / b >= rows
+}
+
+/// Where [`rect`] finds its B micro-panels.
+#[derive(Clone, Copy)]
+enum BPanels {
+    /// Packed beforehand: the first panel of the columns at hand.
+    Packed(*const f32),
+    /// Read where op(B) is stored (its rows contiguous), but for a last panel narrower than NR,
+    /// which is packed into `edge` (NR·kb floats).
+    Direct { edge: *mut f32 },
+}
+
+/// One depth block `[pc, pc + kb)` of B: where its micro-panels are, and what C is scaled by
+/// (`beta`: β on the first depth block, 1 after).
 struct Block {
     pc: usize,
     kb: usize,
     beta: f32,
-    b_panels: *const f32,
+    b: BPanels,
 }
 
 /// The `ic`, `jr` and `ir` loops on the rectangle `[m0, m0+mt) × [n0, n0+nt)` of C against one
-/// packed depth block of B (whose panels start at column `n0`), packing A in `mc`-row blocks.
+/// depth block of B (whose panels, when packed, start at column `n0`), packing A in `mc`-row
+/// blocks.
 ///
 /// # Safety
-/// As [`gemm`]; the rectangle lies inside C and no other thread touches it; `blk.b_panels` holds
-/// the packed panels of columns `n0 .. n0+nt` at depths `blk.pc ..`, and nothing writes them.
+/// As [`gemm`]; the rectangle lies inside C and no other thread touches it; packed panels hold
+/// columns `n0 .. n0+nt` at depths `blk.pc ..` and nothing writes them; a direct B has
+/// contiguous rows (`cs == 1`) and its edge buffer NR·kb floats that nothing else uses.
 unsafe fn rect<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
     p: &Problem,
     blk: &Block,
@@ -272,12 +298,7 @@ unsafe fn rect<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
     nt: usize,
     mc: usize,
 ) {
-    let Block {
-        pc,
-        kb,
-        beta,
-        b_panels,
-    } = *blk;
+    let Block { pc, kb, beta, b } = *blk;
     let ldc = p.c.ldc;
     // The staging tile for column edges; zeroed once, so the kernel only ever reads floats.
     let mut scratch = [0.0f32; MAX_TILE];
@@ -291,7 +312,16 @@ unsafe fn rect<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
                 let a = p.a.at(m0 + ic, pc);
                 K::pack::<MR>(mb, kb, a.ptr, a.rs, a.cs, a_pack);
                 for jr in (0..nt).step_by(NR) {
-                    let b_panel = b_panels.add(jr * kb);
+                    let cols = NR.min(nt - jr);
+                    let (b_panel, ldb) = match b {
+                        BPanels::Packed(panels) => (panels.add(jr * kb), NR),
+                        BPanels::Direct { .. } if cols == NR => (p.b.at(pc, n0 + jr).ptr, p.b.rs),
+                        BPanels::Direct { edge } => {
+                            let b = p.b.at(pc, n0 + jr);
+                            K::pack::<NR>(cols, kb, b.ptr, b.cs, b.rs, edge);
+                            (edge.cast_const(), NR)
+                        }
+                    };
                     for ir in (0..mb).step_by(MR) {
                         let a_panel = a_pack.add(ir * kb);
                         let c = p.c.ptr.add((m0 + ic + ir) * ldc + n0 + jr);
@@ -303,8 +333,7 @@ unsafe fn rect<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
                             alpha,
                             beta,
                         };
-                        let cols = NR.min(nt - jr);
-                        let tile = |out| K::tile(kb, a_panel, b_panel, out);
+                        let tile = |out| K::tile(kb, a_panel, b_panel, ldb, out);
                         if cols == NR {
                             tile(out);
                         } else {

@@ -107,6 +107,14 @@ pub(super) const DOT_MAX_N: usize = 48;
 pub(super) const DOT_MIN_K: usize = 256;
 const _: () = assert!(DOT_MIN_K >= DOT_LANES);
 
+/// C at most this many rows: the micro-kernel reads op(B) where it is stored when its rows are
+/// contiguous, instead of packing it (`blocked.rs`, `strips`).
+pub(super) const DIRECT_B_MAX_ROWS: usize = 32;
+
+/// Bytes per way of the L1 data cache: 32 KiB 8-way on Zen 3 and Zen 4 (48 KiB 12-way on recent
+/// Intel cores: 4 KiB as well). Rows of B a multiple of this apart share a cache set.
+pub(super) const L1_WAY_BYTES: usize = 4096;
+
 /// The largest MR·NR above: the size of the scratch tile through which edge tiles are written.
 pub(super) const MAX_TILE: usize = AVX512_MR * AVX512_NR;
 

@@ -47,9 +47,11 @@ impl Vector for f32x8 {
 
 impl MicroKernel<PORTABLE_MR, PORTABLE_NR> for Portable {
     const BLOCKING: Blocking = PORTABLE_BLOCKING;
-    unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut) {
+    unsafe fn tile(k: usize, a: *const f32, b: *const f32, ldb: usize, out: TileOut) {
         // SAFETY: forwarded contract of `MicroKernel::tile` (no CPU feature needed).
-        unsafe { tile_body::<f32x8, PORTABLE_MR, PORTABLE_MR, { PORTABLE_NR / 8 }>(k, a, b, out) }
+        unsafe {
+            tile_body::<f32x8, PORTABLE_MR, PORTABLE_MR, { PORTABLE_NR / 8 }>(k, a, b, ldb, out)
+        }
     }
 }
 

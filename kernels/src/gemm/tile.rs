@@ -75,13 +75,14 @@ pub(super) trait MicroKernel<const MR: usize, const NR: usize> {
     const BLOCKING: super::params::Blocking;
 
     /// `C ← α · Ã B̃ + β C` on one tile, where `Ã` is a packed MR×k micro-panel (k columns of MR
-    /// values) and `B̃` a packed k×NR micro-panel (k rows of NR values); C is described by `out`.
+    /// values) and `B̃` a k×NR micro-panel: k rows of NR values, row `p` at `b + p·ldb` (`ldb` =
+    /// NR when packed; B's own row stride when read where it is stored); C is described by `out`.
     ///
     /// # Safety
     /// The CPU supports the kernel's instruction set; `a` is valid for reading MR·k floats, `b`
-    /// for NR·k floats; `out.c` is valid for reading and writing `out.rows` ≤ MR rows of NR floats
-    /// with row stride `out.ldc`, and overlaps neither.
-    unsafe fn tile(k: usize, a: *const f32, b: *const f32, out: TileOut);
+    /// for k rows of NR floats at stride `ldb`; `out.c` is valid for reading and writing
+    /// `out.rows` ≤ MR rows of NR floats with row stride `out.ldc`, and overlaps neither.
+    unsafe fn tile(k: usize, a: *const f32, b: *const f32, ldb: usize, out: TileOut);
 
     /// [`pack`](super::pack::pack) compiled for this kernel's instruction set.
     ///
@@ -116,6 +117,7 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const R: usize, const
     k: usize,
     a: *const f32,
     b: *const f32,
+    ldb: usize,
     out: TileOut,
 ) {
     const { assert!(R <= MR) };
@@ -128,8 +130,8 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const R: usize, const
         alpha,
         beta,
     } = out;
-    // SAFETY: the caller guarantees the instruction set, that `a` and `b` cover MR·k and NR·k
-    // floats, and that `c` covers `rows` rows of NR floats at stride `ldc`; every offset below is
+    // SAFETY: the caller guarantees the instruction set, that `a` covers MR·k floats and `b` k
+    // rows of NR at stride `ldb`, and that `c` covers `rows` rows of NR floats at stride `ldc`; every offset below is
     // inside those ranges.
     unsafe {
         // C is used only after the k loop: start loading its rows (first and last line of each).
@@ -142,11 +144,11 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const R: usize, const
         for p0 in (0..k_unrolled).step_by(K_UNROLL) {
             V::prefetch(a.add((p0 + A_PREFETCH_DEPTHS) * MR));
             for p in p0..p0 + K_UNROLL {
-                rank1::<V, R, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
+                rank1::<V, R, NV>(&mut acc, a.add(p * MR), b.add(p * ldb));
             }
         }
         for p in k_unrolled..k {
-            rank1::<V, R, NV>(&mut acc, a.add(p * MR), b.add(p * nr));
+            rank1::<V, R, NV>(&mut acc, a.add(p * MR), b.add(p * ldb));
         }
         let alpha_v = V::splat(alpha);
         let beta_v = V::splat(beta);
