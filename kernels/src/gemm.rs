@@ -155,6 +155,10 @@ pub fn sgemm_with(
             Isa::Avx2Fma if dot::fits(&p) => dot::gemm::<avx2::Avx2Fma>(&p),
             Isa::Portable if dot::fits(&p) => dot::gemm::<portable::Portable>(&p),
             #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 if ymm_tile_faster(&p) => {
+                blocked::gemm::<avx2::Avx2Fma, AVX2_MR, AVX2_NR>(&p)
+            }
+            #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => blocked::gemm::<avx512::Avx512, AVX512_MR, AVX512_NR>(&p),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => blocked::gemm::<avx2::Avx2Fma, AVX2_MR, AVX2_NR>(&p),
@@ -163,6 +167,18 @@ pub fn sgemm_with(
             Isa::Portable => blocked::gemm::<portable::Portable, PORTABLE_MR, PORTABLE_NR>(&p),
         }
     }
+}
+
+/// Whether the AVX-512 path runs `p` on the AVX2 micro-kernel (6×16 ymm) rather than its own
+/// (8×32 zmm): where that measured faster on Zen 4, whose 512-bit FMAs issue as two 256-bit
+/// halves, so that the wider tile gains only fewer instructions. That is when op(B) is B
+/// transposed (packing 32-wide panels across B's rows: `fc576x128_fwd` 99 against 79 GFLOP/s),
+/// and when B is read unpacked ([`blocked::direct_b`]: Winograd's 16- and 32-row GEMMs, 81-91
+/// against 66-77). Both kernels give the same bits (same per-element operations, same depth
+/// blocking), so this choice changes no result.
+fn ymm_tile_faster(p: &Problem) -> bool {
+    let kc = blocked::depth_block(p.k, params::AVX2_BLOCKING.kc);
+    p.b.cs != 1 || blocked::direct_b(p, kc)
 }
 
 /// op(X) (`rows`×`cols`) as strides into `x`, after checking that `x` covers every element.

@@ -49,22 +49,25 @@ impl std::fmt::Display for Isa {
     }
 }
 
-/// The paths this CPU can run, preferred first: [`Isa::Avx2Fma`], [`Isa::Avx512`], then
+/// The paths this CPU can run, preferred first: [`Isa::Avx512`], [`Isa::Avx2Fma`], then
 /// [`Isa::Portable`].
 ///
-/// Why AVX2 before AVX-512, measured 2026-11-28 on the development host, an "AMD EPYC" reporting
-/// family 25 model 17 (Zen 4), 2 vCPUs, where 512-bit FMAs issue as two 256-bit halves (both
-/// paths peak at ~32 FLOP/cycle; `benches/clock_peak.c`: 115-117 GFLOP/s per core at 3.61-3.66
-/// GHz). On GEMM squares, one thread (`cargo bench --bench gemm -- square`), AVX-512's 8×32 tile
-/// is 2-3% ahead (512³: 111.1 against 108.6 GFLOP/s); on the training step it is behind
-/// (`REGIMEBENCH_ISA=… regimebench bench`, three interleaved rounds: `small` at 1 thread
-/// 5,511-5,564 img/s against 5,793-6,156, at 2 threads 8,897-10,146 against 10,430-10,748),
-/// probably because the step's GEMMs are narrow (m = 16…64 channels, n a few hundred columns),
-/// where the 32-wide tile leaves more columns empty (not measured apart). The two FMA paths give bit-identical results
-/// (same per-element operations, same depth blocking), so `REGIMEBENCH_ISA=avx512` changes the
+/// Measured 2026-11-28 on the development host, an "AMD EPYC" reporting family 25 model 17
+/// (Zen 4), 2 vCPUs, where 512-bit FMAs issue as two 256-bit halves (both paths peak at ~32
+/// FLOP/cycle; `benches/clock_peak.c`: 115-117 GFLOP/s per core at 3.61-3.66 GHz). The AVX-512
+/// path runs its 8×32 zmm GEMM tile only where that measured faster than the AVX2 6×16 one, and
+/// the AVX2 tile elsewhere (B transposed, B read unpacked: see `gemm.rs`, `ymm_tile_faster`);
+/// its other kernels (Winograd transforms, pooling, im2col) are the AVX2 ones. So it is never
+/// behind the AVX2 path by construction but for the measuring noise: training step
+/// (`REGIMEBENCH_ISA=… regimebench bench`, three interleaved rounds) `small` at 1 thread 6,054-6,528
+/// img/s against 5,865-6,599, `cifar` 1,541-1,661 against 1,450-1,581; GEMM against
+/// matrixmultiply (which runs its own AVX-512 kernel here) e.g. `mnist1_fwd` 1.19 against 0.87-0.92,
+/// `fc576x128_bwd_weight` 1.01 against 0.93-0.94. (Before the choice of tile per shape, the
+/// AVX-512 path was 12% behind on the `small` step.) The two FMA paths give bit-identical results
+/// (same per-element operations, same depth blocking), so `REGIMEBENCH_ISA=avx2-fma` changes the
 /// speed and never a number. On Zen 3 (no AVX-512 exposed) the AVX2 path is the only choice.
 pub fn available_isas() -> Vec<Isa> {
-    [Isa::Avx2Fma, Isa::Avx512, Isa::Portable]
+    [Isa::Avx512, Isa::Avx2Fma, Isa::Portable]
         .into_iter()
         .filter(|i| i.is_available())
         .collect()

@@ -148,6 +148,11 @@ impl Split {
     }
 }
 
+/// The depth of the blocks that cut `k` into (nearly) equal pieces of at most `kc`.
+pub(super) fn depth_block(k: usize, kc: usize) -> usize {
+    k.div_ceil(k.div_ceil(kc))
+}
+
 /// Runs `p` with micro-kernel `K`: the BLIS loops, split over the current rayon pool when large
 /// enough (see [`Split::new`]). Each element of C gets the same depth blocks in the same
 /// order whatever the split, so the result is bit-identical for any thread count.
@@ -158,7 +163,7 @@ impl Split {
 pub(super) unsafe fn gemm<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(p: &Problem) {
     // Depth blocks of (nearly) equal size: a function of k alone, so the reduction order of every
     // element of C is the same for every split of C.
-    let kc = p.k.div_ceil(p.k.div_ceil(K::BLOCKING.kc));
+    let kc = depth_block(p.k, K::BLOCKING.kc);
     // Whole micro-panels per block, so the packed buffers hold exactly mc·kc and nc·kc floats.
     const { assert!(K::BLOCKING.mc % MR == 0 && K::BLOCKING.nc % NR == 0) };
     let mc = K::BLOCKING.mc.min(p.m.next_multiple_of(MR));
@@ -217,10 +222,7 @@ unsafe fn strips<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
     split: Split,
     (kc, mc, nc): (usize, usize, usize),
 ) {
-    // Few rows: each B panel meets too few A panels to pay for packing it, so the micro-kernel
-    // reads B's rows where they are stored (only a last, narrower panel is packed, zero-padded),
-    // unless the rows of a panel would share L1 sets.
-    let direct = p.b.cs == 1 && p.m <= DIRECT_B_MAX_ROWS && rows_spread(p.b.rs, kc);
+    let direct = direct_b(p, kc);
     split.run(p.m, p.n, |_, _, c0, cols| {
         let nc = nc.min(cols.next_multiple_of(NR));
         let len = if direct { NR * kc } else { nc * kc };
@@ -248,6 +250,14 @@ unsafe fn strips<K: MicroKernel<MR, NR>, const MR: usize, const NR: usize>(
             }
         })
     })
+}
+
+/// Whether the micro-kernel reads op(B) where it is stored rather than packed, at depth blocks of
+/// `kc`: for few rows of C, where each B panel meets too few A panels to pay for packing it, when
+/// op(B)'s rows are contiguous and a panel's rows do not share L1 sets. (Only a last panel
+/// narrower than NR is then packed, zero-padded.)
+pub(super) fn direct_b(p: &Problem, kc: usize) -> bool {
+    p.b.cs == 1 && p.m <= DIRECT_B_MAX_ROWS && rows_spread(p.b.rs, kc)
 }
 
 /// Whether `rows` rows of floats `stride` floats apart fall in distinct L1 sets: the addresses
@@ -381,7 +391,22 @@ unsafe fn edge_tile<const MR: usize, const NR: usize>(
 
 #[cfg(test)]
 mod tests {
-    use super::{serial, threads};
+    use super::{rows_spread, serial, threads};
+
+    #[test]
+    fn rows_spread_over_l1_sets() {
+        // 4 KiB apart: every row in the same set.
+        assert!(!rows_spread(1024, 2));
+        assert!(
+            !rows_spread(50_176, 9),
+            "mnist1_fwd's B (49 · 1024 floats wide)"
+        );
+        // 1 KiB apart: 4 rows per way, then they repeat.
+        assert!(rows_spread(256, 4) && !rows_spread(256, 5));
+        // Winograd's rows (tiles + 8 floats) and odd widths spread over all 64 sets and more.
+        assert!(rows_spread(302, 256) && rows_spread(63, 256));
+        assert!(rows_spread(1024, 1), "one row never conflicts");
+    }
 
     #[test]
     fn serial_scopes_one_thread_and_restores() {
