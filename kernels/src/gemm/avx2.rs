@@ -124,9 +124,13 @@ unsafe fn tile_avx2(k: usize, a: *const f32, b: *const f32, ldb: usize, out: Til
 }
 
 /// [`pack`] with AVX2, plus a fast path for gathered panels (each line contiguous along the depth:
-/// B transposed, W a multiple of 8): 8 lines × 8 depths at a time, transposed in registers.
+/// A as stored, B transposed) of W = 6 or a multiple of 8 lines: 8 lines × 8 depths at a time,
+/// transposed in registers; the lines past the last panel's own load as zeros, its padding. With
+/// W = 6, each depth's 8-float store runs 2 floats into the next depth's, which the next store
+/// (in order) overwrites; the block's last depth stores its 6 alone. Also the AVX-512 path's
+/// packing (every CPU with AVX-512F has AVX2).
 #[target_feature(enable = "avx2,fma")]
-unsafe fn pack_avx2<const W: usize>(
+pub(super) unsafe fn pack_avx2<const W: usize>(
     len: usize,
     kb: usize,
     src: *const f32,
@@ -135,30 +139,40 @@ unsafe fn pack_avx2<const W: usize>(
     dst: *mut f32,
 ) {
     // SAFETY: forwarded contract of `MicroKernel::pack` (this function enables the features): the
-    // fast path reads lines l < len at depths p < kb, and writes the len.div_ceil(W) panels.
+    // fast path reads lines l < len at depths p < kb, and writes inside the len.div_ceil(W)
+    // panels (with W = 6, no 8-float store starts at a block's last depth).
     unsafe {
-        if W & 7 != 0 || ws == 1 || ks != 1 {
+        if ws == 1 || ks != 1 || !(W == 6 || W % 8 == 0) {
             return pack::<W>(len, kb, src, ws, ks, dst);
         }
         let kb8 = kb / 8 * 8;
         for q in 0..len.div_ceil(W) {
             let lines = W.min(len - q * W);
-            let l8 = lines / 8 * 8;
             let (s, d) = (src.add(q * W * ws), dst.add(q * W * kb));
-            for l0 in (0..l8).step_by(8) {
+            for l0 in (0..W).step_by(8) {
+                let live = lines.saturating_sub(l0).min(8);
                 for p0 in (0..kb8).step_by(8) {
                     let mut rows = [_mm256_setzero_ps(); 8];
-                    for (i, row) in rows.iter_mut().enumerate() {
+                    for (i, row) in rows.iter_mut().enumerate().take(live) {
                         *row = _mm256_loadu_ps(s.add((l0 + i) * ws + p0));
                     }
-                    for (j, depth) in transpose8(rows).into_iter().enumerate() {
+                    let depths = transpose8(rows);
+                    for (j, &depth) in depths.iter().enumerate().take(7) {
                         _mm256_storeu_ps(d.add((p0 + j) * W + l0), depth);
+                    }
+                    let last = d.add((p0 + 7) * W + l0);
+                    if W % 8 == 0 {
+                        _mm256_storeu_ps(last, depths[7]);
+                    } else {
+                        let mut buf = [0.0f32; 8];
+                        _mm256_storeu_ps(buf.as_mut_ptr(), depths[7]);
+                        std::ptr::copy_nonoverlapping(buf.as_ptr(), last, W);
                     }
                 }
             }
-            // What the 8×8 blocks left: lines past l8 (zero past `lines`), and depths past kb8.
-            for p in 0..kb {
-                for l in if p < kb8 { l8 } else { 0 }..W {
+            // The depths past kb8, zero past `lines`.
+            for p in kb8..kb {
+                for l in 0..W {
                     *d.add(p * W + l) = if l < lines { *s.add(l * ws + p) } else { 0.0 };
                 }
             }

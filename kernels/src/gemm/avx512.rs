@@ -1,8 +1,7 @@
 //! AVX-512F micro-kernel: `std::arch` zmm intrinsics, compiled behind `#[target_feature]`.
 
-use super::avx2::Ymm;
+use super::avx2::{pack_avx2, Ymm};
 use super::dot::{dot_body, DotBlock, DotKernel};
-use super::pack::pack;
 use super::params::{Blocking, AVX512_BLOCKING, AVX512_MR, AVX512_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
 use std::arch::x86_64::{
@@ -79,7 +78,7 @@ impl MicroKernel<AVX512_MR, AVX512_NR> for Avx512 {
         dst: *mut f32,
     ) {
         // SAFETY: forwarded contract of `MicroKernel::pack`.
-        unsafe { pack_avx512::<W>(len, kb, src, ws, ks, dst) }
+        unsafe { pack_avx2::<W>(len, kb, src, ws, ks, dst) }
     }
 }
 
@@ -112,17 +111,4 @@ unsafe fn tile_avx512(k: usize, a: *const f32, b: *const f32, ldb: usize, out: T
             _ => tile_body::<Zmm, AVX512_MR, AVX512_MR, { AVX512_NR / 16 }>(k, a, b, ldb, out),
         }
     }
-}
-
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_avx512<const W: usize>(
-    len: usize,
-    kb: usize,
-    src: *const f32,
-    ws: usize,
-    ks: usize,
-    dst: *mut f32,
-) {
-    // SAFETY: forwarded contract of `MicroKernel::pack`; this function enables the features.
-    unsafe { pack::<W>(len, kb, src, ws, ks, dst) }
 }
