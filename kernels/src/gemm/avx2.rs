@@ -142,7 +142,7 @@ pub(super) unsafe fn pack_avx2<const W: usize>(
     // fast path reads lines l < len at depths p < kb, and writes inside the len.div_ceil(W)
     // panels (with W = 6, no 8-float store starts at a block's last depth).
     unsafe {
-        if ws == 1 || ks != 1 || !(W == 6 || W % 8 == 0) {
+        if ws == 1 || ks != 1 || !(W == 6 || W.is_multiple_of(8)) {
             return pack::<W>(len, kb, src, ws, ks, dst);
         }
         let kb8 = kb / 8 * 8;
@@ -161,7 +161,7 @@ pub(super) unsafe fn pack_avx2<const W: usize>(
                         _mm256_storeu_ps(d.add((p0 + j) * W + l0), depth);
                     }
                     let last = d.add((p0 + 7) * W + l0);
-                    if W % 8 == 0 {
+                    if W.is_multiple_of(8) {
                         _mm256_storeu_ps(last, depths[7]);
                     } else {
                         let mut buf = [0.0f32; 8];
