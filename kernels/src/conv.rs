@@ -23,10 +23,14 @@
 //! shuffles (`winograd/deinterleave.rs`), three interleaved runs each: small-g2 fwd 1.70–2.32 →
 //! 1.66–1.98, bwd-data 1.95–2.84 → 1.64–2.45, bwd-weight 2.37–2.92 (im2col) → 2.21–2.58;
 //! small-g3 (7×7) still no better (fwd 2.21–2.39 → 2.29–2.33, bwd-data 2.16–2.28 → 2.49–2.62).
-//! Hence Winograd for both directions of data when both channel counts are at least 16 and at
-//! least 85% of the computed outputs are kept (not 7×7), and for the weight gradient on planes of
-//! at least 14×14. The transforms, not the GEMMs (which do 2.25× fewer FLOPs), are what keeps
-//! the gain small.
+//! 2026-11-28 (Zen 4, fifth session), after the GEMM read B unpacked for few rows and packed
+//! 6-row A panels by register transposes, the 7×7 layer turned (`cargo bench --bench conv --
+//! 'conv/small-g3/.*/1t'`, two interleaved rounds, ms): fwd 1.43–1.44 → 1.33–1.36, bwd-data
+//! 1.53–1.64 → 1.38–1.39, bwd-weight still slower (1.43–1.78 → 1.76–2.08).
+//! Hence Winograd for both directions of data when both channel counts are at least 16 (odd
+//! planes too: a 7×7 plane computes 8×8 and drops the rest), and for the weight gradient on
+//! planes of at least 14×14. The transforms, not the GEMMs (which do 2.25× fewer FLOPs), are
+//! what keeps the gain small.
 //!
 //! First layers (at most `direct::MAX_C_IN` input channels, 3×3, stride 1, pad 1) run their
 //! forward as a direct convolution on AVX2 paths (`conv/direct.rs`): im2col + GEMM would multiply

@@ -373,16 +373,14 @@ pub(super) enum Op {
 
 /// Whether `op` on `g` runs here rather than through im2col: where it measured faster (see
 /// the module docs of `conv`). A function of the geometry only. Both channel counts at least 16
-/// (with fewer, a GEMM of depth or height below 16 does not pay for the transforms); at least
-/// 85% of the computed outputs kept (a 7×7 plane computes 8×8); for the weight gradient, planes
-/// of at least 14×14 as well.
+/// (with fewer, a GEMM of depth or height below 16 does not pay for the transforms); for the
+/// weight gradient, planes of at least 14×14 as well.
 pub(super) fn faster(g: &ConvGeom, op: Op) -> bool {
-    let dense = 20 * g.h * g.w >= 17 * 4 * Grid::new(g.h, g.w).tiles();
     let big = match op {
         Op::Data => true,
         Op::Weight => g.h.min(g.w) >= 14,
     };
-    fits(g) && g.c_in.min(g.c_out) >= 16 && dense && big
+    fits(g) && g.c_in.min(g.c_out) >= 16 && big
 }
 
 /// Images per group in the forward and backward-data passes: enough for [`MIN_TILES`] tiles.
