@@ -92,6 +92,12 @@ impl Grid {
     fn quarter(&self) -> usize {
         (self.th + 1) * self.qw() + LANES
     }
+    /// Whether a vector holds two tile rows (tiles `t .. t + LANES` of a plane, `t` a multiple of
+    /// `2·tw`) rather than one row's tiles: planes whose rows have `LANES / 2` tiles (7 or 8
+    /// wide), where one row per vector would leave half of every vector empty.
+    fn paired(&self) -> bool {
+        2 * self.tw == LANES
+    }
 }
 
 /// Splits plane `x` (`h × w`) by the parities of its coordinates shifted by `origin`:
@@ -148,8 +154,14 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
     assert!(q.len() >= 4 * len && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
     let offsets: [[usize; R]; R] =
         from_fn(|a| from_fn(|b| (2 * (a % 2) + b % 2) * len + a / 2 * qw + b / 2));
-    for ti in 0..grid.th {
-        for tj in (0..grid.tw).step_by(LANES) {
+    // The vectors' first tiles: (tile row, tile column) and their tile index `t`.
+    let (rows, cols) = if grid.paired() {
+        (2, grid.tw)
+    } else {
+        (1, LANES)
+    };
+    for ti in (0..grid.th).step_by(rows) {
+        for tj in (0..grid.tw).step_by(cols) {
             let q = q[ti * qw + tj..].as_ptr();
             let mut d = [[Lanes(
                 // SAFETY: the CPU supports `V`.
@@ -158,8 +170,17 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
             // Index loops with constant bounds: unrolled (iterator chains were not).
             for a in 0..R {
                 for b in 0..R {
-                    // SAFETY: within `q`, see the assert; the CPU supports `V`.
-                    d[a][b] = unsafe { Lanes::load(q.add(offsets[a][b])) };
+                    // SAFETY: within `q`, see the assert (paired: the upper half's row, one
+                    // below, reads at most `qw + LANES / 2` past the lower's start); the CPU
+                    // supports `V`.
+                    d[a][b] = unsafe {
+                        let at = q.add(offsets[a][b]);
+                        if grid.paired() {
+                            Lanes::load_halves(at, at.add(qw))
+                        } else {
+                            Lanes::load(at)
+                        }
+                    };
                 }
             }
             let x = two_d::<_, F, R, 4>(d);
@@ -305,6 +326,11 @@ unsafe fn untransform_body<V: Vector>(
             let y = &mut y[(img * chans + o) * plane..];
             // SAFETY: the CPU supports `V`.
             let bias = Lanes(unsafe { V::splat(bias) });
+            if grid.paired() {
+                // SAFETY: as below.
+                unsafe { untransform_paired(grid, m, ld_xi, bias, y) };
+                continue;
+            }
             for ti in 0..grid.th {
                 for tj in (0..grid.tw).step_by(LANES).rev() {
                     let m = m[ti * grid.tw + tj..].as_ptr();
@@ -329,6 +355,55 @@ unsafe fn untransform_body<V: Vector>(
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// One plane of [`untransform_body`] on a [`Grid::paired`] grid: `m` from the plane's first
+/// tile (rows `ld_xi` floats apart), `y` from its first output. Each vector holds tile rows `ti`
+/// (low lanes) and `ti + 1` (high lanes), whose `2·tw = LANES` outputs per output row are stored
+/// at once, rows in increasing order: where the plane is 7 wide, each store's last float runs onto
+/// the next row's first, which the next store (or the next vector, or plane) writes after; only
+/// where a store would run past `y` is the row's own part written alone.
+///
+/// # Safety
+/// The CPU supports `V`; `m` holds the plane's tiles plus `LANES − 1` floats, at each ξ.
+#[inline(always)]
+unsafe fn untransform_paired<V: Vector>(
+    grid: &Grid,
+    m: &[f32],
+    ld_xi: usize,
+    bias: Lanes<V>,
+    y: &mut [f32],
+) {
+    let w = grid.w;
+    for ti in (0..grid.th).step_by(2) {
+        let m = m[ti * grid.tw..].as_ptr();
+        let mut mt = [[bias; 4]; 4];
+        for xi in 0..POINTS {
+            // SAFETY: within `m`, as the caller guarantees; the CPU supports `V`.
+            mt[xi / 4][xi % 4] = unsafe { Lanes::load(m.add(xi * ld_xi)) };
+        }
+        let [[a0, b0], [a1, b1]] = two_d::<_, At, 4, 2>(mt);
+        // SAFETY: the CPU supports `V`.
+        let (lo0, hi0) = unsafe { (a0 + bias).0.zip_halves((b0 + bias).0) };
+        // SAFETY: as above.
+        let (lo1, hi1) = unsafe { (a1 + bias).0.zip_halves((b1 + bias).0) };
+        for (r, row) in [lo0, lo1, hi0, hi1].into_iter().enumerate() {
+            let out_row = 2 * ti + r;
+            if out_row >= grid.h {
+                break;
+            }
+            let at = out_row * w;
+            if at + LANES <= y.len() {
+                // SAFETY: within `y`; the CPU supports `V`.
+                unsafe { row.store(y[at..].as_mut_ptr()) };
+            } else {
+                let mut buf = [0.0; LANES];
+                // SAFETY: `buf` holds LANES floats; the CPU supports `V`.
+                unsafe { row.store(buf.as_mut_ptr()) };
+                y[at..at + w].copy_from_slice(&buf[..w]);
             }
         }
     }

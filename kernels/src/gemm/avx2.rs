@@ -5,9 +5,9 @@ use super::pack::pack;
 use super::params::{Blocking, AVX2_BLOCKING, AVX2_MR, AVX2_NR};
 use super::tile::{tile_body, MicroKernel, TileOut, Vector};
 use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps,
-    _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps,
-    _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
+    __m256, _mm256_add_ps, _mm256_fmadd_ps, _mm256_loadu2_m128, _mm256_loadu_ps, _mm256_mul_ps,
+    _mm256_permute2f128_ps, _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps,
+    _mm256_sub_ps, _mm256_unpackhi_ps, _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
 };
 
 /// The AVX2 + FMA path ([`crate::Isa::Avx2Fma`]).
@@ -60,6 +60,23 @@ impl Vector for Ymm {
     unsafe fn prefetch(p: *const f32) {
         // SAFETY: see the impl; a prefetch never faults.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+    #[inline(always)]
+    unsafe fn load_halves(lo: *const f32, hi: *const f32) -> Self {
+        // SAFETY: see the impl; `lo` and `hi` cover 4 floats each.
+        unsafe { Ymm(_mm256_loadu2_m128(hi, lo)) }
+    }
+    #[inline(always)]
+    unsafe fn zip_halves(self, b: Self) -> (Self, Self) {
+        // SAFETY: see the impl.
+        unsafe {
+            let l = _mm256_unpacklo_ps(self.0, b.0);
+            let h = _mm256_unpackhi_ps(self.0, b.0);
+            (
+                Ymm(_mm256_permute2f128_ps::<0x20>(l, h)),
+                Ymm(_mm256_permute2f128_ps::<0x31>(l, h)),
+            )
+        }
     }
     #[inline(always)]
     unsafe fn store_zipped(self, b: Self, p: *mut f32) {

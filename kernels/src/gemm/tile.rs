@@ -45,6 +45,40 @@ pub(crate) trait Vector: Copy {
             }
         }
     }
+    /// Loads `LANES / 2` floats from `lo` into the low lanes and `LANES / 2` from `hi` into the
+    /// high ones. By default through a buffer (at most 16 lanes).
+    ///
+    /// # Safety
+    /// As [`Vector::splat`], and `lo`, `hi` are valid for reading `LANES / 2` floats each.
+    #[inline(always)]
+    unsafe fn load_halves(lo: *const f32, hi: *const f32) -> Self {
+        let half = Self::LANES / 2;
+        let mut buf = [0.0f32; 16];
+        // SAFETY: `buf` holds 16 ≥ LANES floats; `lo` and `hi` as the caller guarantees.
+        unsafe {
+            std::ptr::copy_nonoverlapping(lo, buf.as_mut_ptr(), half);
+            std::ptr::copy_nonoverlapping(hi, buf.as_mut_ptr().add(half), half);
+            Self::load(buf.as_ptr())
+        }
+    }
+    /// `self` and `b` zipped as in [`Vector::store_zipped`], as two vectors: the first holds
+    /// the zipped low halves (`self[0], b[0], self[1], b[1], …`), the second the high halves.
+    /// By default through a buffer (at most 16 lanes).
+    ///
+    /// # Safety
+    /// As [`Vector::splat`].
+    #[inline(always)]
+    unsafe fn zip_halves(self, b: Self) -> (Self, Self) {
+        let mut buf = [0.0f32; 32];
+        // SAFETY: `buf` holds 32 ≥ 2·LANES floats.
+        unsafe {
+            self.store_zipped(b, buf.as_mut_ptr());
+            (
+                Self::load(buf.as_ptr()),
+                Self::load(buf.as_ptr().add(Self::LANES)),
+            )
+        }
+    }
     /// `self · b + c`, fused where the instruction set has FMA.
     ///
     /// # Safety

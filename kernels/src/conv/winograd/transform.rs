@@ -106,6 +106,16 @@ impl<V: Vector> Lanes<V> {
         // SAFETY: as the caller guarantees.
         Lanes(unsafe { V::load(p) })
     }
+
+    /// [`super::LANES`]` / 2` floats from `lo`, then as many from `hi`.
+    ///
+    /// # Safety
+    /// The CPU supports `V`, and `lo`, `hi` are valid for reading [`super::LANES`]` / 2` floats.
+    #[inline(always)]
+    pub(super) unsafe fn load_halves(lo: *const f32, hi: *const f32) -> Self {
+        // SAFETY: as the caller guarantees.
+        Lanes(unsafe { V::load_halves(lo, hi) })
+    }
 }
 
 impl<V: Vector> Add for Lanes<V> {
