@@ -104,12 +104,13 @@ impl Grid {
 /// `q[2ra + cb][k·qw + l] = x[2k + ra − origin][2l + cb − origin]`, zero where that is outside
 /// `x` (so `origin = 1` is the zero padding of the forward). Then the 2×2-strided reads of a tile
 /// become contiguous: element `(a, b)` of the patches of tiles `tj, tj+1, …` of tile row `ti` is
-/// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Overwrites `q` (`4 ·` [`Grid::quarter`]).
+/// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Writes the same positions of `q` (`4 ·`
+/// [`Grid::quarter`]) for every plane of the grid and `origin`, and only those of elements inside
+/// `x`: the caller zeroes `q` once for all its planes.
 /// `AVX2`: the rows' column split runs in AVX2 shuffles (the caller is compiled with AVX2).
 #[inline(always)]
 fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
     let (len, qw, w) = (grid.quarter(), grid.qw(), grid.w);
-    q.fill(0.0);
     for (r, row) in x.chunks_exact(w).enumerate() {
         let (ra, k) = ((r + origin) % 2, (r + origin) / 2);
         let (c0, c1) = q[2 * ra * len..][..2 * len].split_at_mut(len);
@@ -256,6 +257,9 @@ unsafe fn transform_planes_body<V: Vector, const AVX2: bool>(
     (v, ld): (&mut [f32], usize),
 ) {
     let (plane, tiles) = (grid.h * grid.w, grid.tiles());
+    // The positions `split` leaves alone (the padding, and the slack read past the last tile)
+    // stay zero from plane to plane.
+    q.fill(0.0);
     for (i, img) in x.chunks_exact(chans * plane).enumerate() {
         for (c, x) in img.chunks_exact(plane).enumerate() {
             let v = &mut v[c * ld + i * tiles..];
