@@ -31,8 +31,8 @@
 //! Layout: a group of images' transformed inputs are `V[ξ][c][t]` with rows of `tiles + LANES`
 //! floats (tile `t = image·th·tw + ti·tw + tj`); the slack takes the lanes a vector of
 //! [`LANES`] tiles writes past a row of tiles (their values are never read). The transforms run on
-//! [`LANES`] consecutive tiles of a tile row at once, compiled for AVX2 on the AVX2 and AVX-512
-//! paths. They only add, subtract and halve, so they give the same bits on every path; the GEMMs
+//! [`LANES`] consecutive tiles of a tile row at once (two tile rows of `LANES / 2` tiles on planes
+//! 7 or 8 wide, see [`Grid::paired`]), compiled for AVX2 on the AVX2 and AVX-512 paths. They only add, subtract and halve, so they give the same bits on every path; the GEMMs
 //! are [`sgemm_with`] on the path asked for.
 //!
 //! Determinism: as the im2col path, groups of images sized by the geometry only, each done by one
@@ -155,7 +155,7 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
     assert!(q.len() >= 4 * len && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
     let offsets: [[usize; R]; R] =
         from_fn(|a| from_fn(|b| (2 * (a % 2) + b % 2) * len + a / 2 * qw + b / 2));
-    // The vectors' first tiles: (tile row, tile column) and their tile index `t`.
+    // Steps between vectors: two tile rows when paired, else LANES tiles of one row.
     let (rows, cols) = if grid.paired() {
         (2, grid.tw)
     } else {

@@ -103,7 +103,7 @@ impl Split {
     /// [`TASKS_PER_THREAD`] tasks per thread, so that rayon can even out a thread that runs slower
     /// (sharing its core). When C's rows fit one packed A block (m ≤ `mc`) and its columns give
     /// every thread at least one task [`MIN_TASK_COLS`] wide, the tasks are column strips of all
-    /// the rows: each packs its own columns of B as it goes (see [`gemm`]), so no packed B crosses
+    /// the rows: each packs its own columns of B (see [`strips`]), so no packed B crosses
     /// cores. Otherwise rows are cut first (in whole micro-panels, at most `mc`), since each task
     /// packs its own A rows and disjoint rows pack nothing twice; columns only when C has too few
     /// rows, at least [`MIN_TASK_COLS`] wide since each column task repacks its rows of A.
