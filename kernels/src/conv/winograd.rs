@@ -337,26 +337,15 @@ unsafe fn untransform_body<V: Vector>(
             }
             for ti in 0..grid.th {
                 for tj in (0..grid.tw).step_by(LANES).rev() {
-                    let m = m[ti * grid.tw + tj..].as_ptr();
-                    let mut mt = [[bias; 4]; 4];
-                    for xi in 0..POINTS {
-                        // SAFETY: within `m`, see the assert; the CPU supports `V`.
-                        mt[xi / 4][xi % 4] = unsafe { Lanes::load(m.add(xi * ld_xi)) };
-                    }
-                    let out = two_d::<_, At, 4, 2>(mt);
+                    // SAFETY: within `m`, see the assert; the CPU supports `V`.
+                    let out = unsafe { output_tiles(&m[ti * grid.tw + tj..], ld_xi, bias) };
                     for (a, [y0, y1]) in out.into_iter().enumerate().take(grid.h - 2 * ti) {
                         let at = (2 * ti + a) * grid.w + 2 * tj;
-                        let (y0, y1) = (y0 + bias, y1 + bias);
-                        if at + 2 * LANES <= y.len() {
-                            // SAFETY: within `y`; the CPU supports `V`.
-                            unsafe { y0.0.store_zipped(y1.0, y[at..].as_mut_ptr()) };
-                        } else {
-                            let mut buf = [0.0; 2 * LANES];
-                            // SAFETY: `buf` holds 2·LANES floats; the CPU supports `V`.
-                            unsafe { y0.0.store_zipped(y1.0, buf.as_mut_ptr()) };
-                            let n = (grid.w - 2 * tj).min(2 * LANES);
-                            y[at..at + n].copy_from_slice(&buf[..n]);
-                        }
+                        // SAFETY: the CPU supports `V`.
+                        let (lo, hi) = unsafe { y0.0.zip_halves(y1.0) };
+                        let n = (grid.w - 2 * tj).min(2 * LANES);
+                        // SAFETY: the CPU supports `V`.
+                        unsafe { store_clipped(&[lo, hi], y, at, n) };
                     }
                 }
             }
@@ -381,35 +370,64 @@ unsafe fn untransform_paired<V: Vector>(
     bias: Lanes<V>,
     y: &mut [f32],
 ) {
-    let w = grid.w;
     for ti in (0..grid.th).step_by(2) {
-        let m = m[ti * grid.tw..].as_ptr();
-        let mut mt = [[bias; 4]; 4];
-        for xi in 0..POINTS {
-            // SAFETY: within `m`, as the caller guarantees; the CPU supports `V`.
-            mt[xi / 4][xi % 4] = unsafe { Lanes::load(m.add(xi * ld_xi)) };
-        }
-        let [[a0, b0], [a1, b1]] = two_d::<_, At, 4, 2>(mt);
+        // SAFETY: within `m`, as the caller guarantees; the CPU supports `V`.
+        let [[a0, b0], [a1, b1]] = unsafe { output_tiles(&m[ti * grid.tw..], ld_xi, bias) };
         // SAFETY: the CPU supports `V`.
-        let (lo0, hi0) = unsafe { (a0 + bias).0.zip_halves((b0 + bias).0) };
+        let (lo0, hi0) = unsafe { a0.0.zip_halves(b0.0) };
         // SAFETY: as above.
-        let (lo1, hi1) = unsafe { (a1 + bias).0.zip_halves((b1 + bias).0) };
+        let (lo1, hi1) = unsafe { a1.0.zip_halves(b1.0) };
         for (r, row) in [lo0, lo1, hi0, hi1].into_iter().enumerate() {
             let out_row = 2 * ti + r;
             if out_row >= grid.h {
                 break;
             }
-            let at = out_row * w;
-            if at + LANES <= y.len() {
-                // SAFETY: within `y`; the CPU supports `V`.
-                unsafe { row.store(y[at..].as_mut_ptr()) };
-            } else {
-                let mut buf = [0.0; LANES];
-                // SAFETY: `buf` holds LANES floats; the CPU supports `V`.
-                unsafe { row.store(buf.as_mut_ptr()) };
-                y[at..at + w].copy_from_slice(&buf[..w]);
-            }
+            // SAFETY: the CPU supports `V`.
+            unsafe { store_clipped(&[row], y, out_row * grid.w, grid.w) };
         }
+    }
+}
+
+/// The 2×2 outputs plus `bias` of the [`LANES`] tiles whose transform-domain products start at
+/// `m` (point ξ at `m[ξ·ld_xi ..]`): `Aᵀ M A + bias`, output `[a][b]` of each tile in lanes.
+///
+/// # Safety
+/// The CPU supports `V`; `m` holds `15·ld_xi + LANES` floats.
+#[inline(always)]
+unsafe fn output_tiles<V: Vector>(m: &[f32], ld_xi: usize, bias: Lanes<V>) -> [[Lanes<V>; 2]; 2] {
+    let m = m.as_ptr();
+    let mut mt = [[bias; 4]; 4];
+    for xi in 0..POINTS {
+        // SAFETY: within `m`, as the caller guarantees; the CPU supports `V`.
+        mt[xi / 4][xi % 4] = unsafe { Lanes::load(m.add(xi * ld_xi)) };
+    }
+    let [[a0, b0], [a1, b1]] = two_d::<_, At, 4, 2>(mt);
+    [[a0 + bias, b0 + bias], [a1 + bias, b1 + bias]]
+}
+
+/// Stores `parts` (at most two vectors) one after the other at `y[at ..]` when they fit, else
+/// only their first `n` floats (through a buffer): the floats past `n` are overwritten by later
+/// stores, see [`untransform_body`].
+///
+/// # Safety
+/// The CPU supports `V`.
+#[inline(always)]
+unsafe fn store_clipped<V: Vector>(parts: &[V], y: &mut [f32], at: usize, n: usize) {
+    assert!(parts.len() <= 2 && n <= parts.len() * LANES);
+    let len = parts.len() * LANES;
+    let mut buf = [0.0; 2 * LANES];
+    let direct = at + len <= y.len();
+    let dst = if direct {
+        y[at..].as_mut_ptr()
+    } else {
+        buf.as_mut_ptr()
+    };
+    for (i, part) in parts.iter().enumerate() {
+        // SAFETY: `dst` covers `len` floats (`y` checked, or `buf`); the CPU supports `V`.
+        unsafe { part.store(dst.add(i * LANES)) };
+    }
+    if !direct {
+        y[at..at + n].copy_from_slice(&buf[..n]);
     }
 }
 

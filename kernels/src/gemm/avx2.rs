@@ -70,24 +70,14 @@ impl Vector for Ymm {
     unsafe fn zip_halves(self, b: Self) -> (Self, Self) {
         // SAFETY: see the impl.
         unsafe {
+            // (a0 b0 a1 b1 | a4 b4 a5 b5) and (a2 b2 a3 b3 | a6 b6 a7 b7), then their low and
+            // high halves.
             let l = _mm256_unpacklo_ps(self.0, b.0);
             let h = _mm256_unpackhi_ps(self.0, b.0);
             (
                 Ymm(_mm256_permute2f128_ps::<0x20>(l, h)),
                 Ymm(_mm256_permute2f128_ps::<0x31>(l, h)),
             )
-        }
-    }
-    #[inline(always)]
-    unsafe fn store_zipped(self, b: Self, p: *mut f32) {
-        // SAFETY: see the impl; `p` covers 16 floats.
-        unsafe {
-            // (a0 b0 a1 b1 | a4 b4 a5 b5) and (a2 b2 a3 b3 | a6 b6 a7 b7), then their low and
-            // high halves.
-            let lo = _mm256_unpacklo_ps(self.0, b.0);
-            let hi = _mm256_unpackhi_ps(self.0, b.0);
-            _mm256_storeu_ps(p, _mm256_permute2f128_ps::<0x20>(lo, hi));
-            _mm256_storeu_ps(p.add(8), _mm256_permute2f128_ps::<0x31>(lo, hi));
         }
     }
 }

@@ -28,21 +28,17 @@ pub(crate) trait Vector: Copy {
     /// As [`Vector::splat`].
     unsafe fn sub(self, b: Self) -> Self;
     /// Stores `self` and `b` interleaved: `p[2l] = self[l]`, `p[2l + 1] = b[l]` for every lane
-    /// `l`. By default through a buffer, lane by lane (at most 16 lanes).
+    /// `l` (the two vectors of [`Vector::zip_halves`], one after the other).
     ///
     /// # Safety
     /// As [`Vector::splat`], and `p` is valid for writing `2·LANES` floats (any alignment).
     #[inline(always)]
     unsafe fn store_zipped(self, b: Self, p: *mut f32) {
-        let mut buf = [[0.0f32; 16]; 2];
-        // SAFETY: each half of `buf` holds 16 ≥ LANES floats; `p` as the caller guarantees.
+        // SAFETY: `p` covers both vectors, as the caller guarantees.
         unsafe {
-            self.store(buf[0].as_mut_ptr());
-            b.store(buf[1].as_mut_ptr());
-            for (l, (&a, &b)) in buf[0].iter().zip(&buf[1]).take(Self::LANES).enumerate() {
-                *p.add(2 * l) = a;
-                *p.add(2 * l + 1) = b;
-            }
+            let (lo, hi) = self.zip_halves(b);
+            lo.store(p);
+            hi.store(p.add(Self::LANES));
         }
     }
     /// Loads `LANES / 2` floats from `lo` into the low lanes and `LANES / 2` from `hi` into the
@@ -61,22 +57,25 @@ pub(crate) trait Vector: Copy {
             Self::load(buf.as_ptr())
         }
     }
-    /// `self` and `b` zipped as in [`Vector::store_zipped`], as two vectors: the first holds
-    /// the zipped low halves (`self[0], b[0], self[1], b[1], …`), the second the high halves.
-    /// By default through a buffer (at most 16 lanes).
+    /// `self` and `b` interleaved, as two vectors: the first holds the low halves zipped
+    /// (`self[0], b[0], self[1], b[1], …`), the second the high halves. By default through a
+    /// buffer, lane by lane (at most 16 lanes).
     ///
     /// # Safety
     /// As [`Vector::splat`].
     #[inline(always)]
     unsafe fn zip_halves(self, b: Self) -> (Self, Self) {
-        let mut buf = [0.0f32; 32];
-        // SAFETY: `buf` holds 32 ≥ 2·LANES floats.
+        let (mut buf, mut zipped) = ([[0.0f32; 16]; 2], [0.0f32; 32]);
+        // SAFETY: each half of `buf` holds 16 ≥ LANES floats, `zipped` 32 ≥ 2·LANES.
         unsafe {
-            self.store_zipped(b, buf.as_mut_ptr());
-            (
-                Self::load(buf.as_ptr()),
-                Self::load(buf.as_ptr().add(Self::LANES)),
-            )
+            self.store(buf[0].as_mut_ptr());
+            b.store(buf[1].as_mut_ptr());
+            for (l, (&a, &b)) in buf[0].iter().zip(&buf[1]).take(Self::LANES).enumerate() {
+                zipped[2 * l] = a;
+                zipped[2 * l + 1] = b;
+            }
+            let p = zipped.as_ptr();
+            (Self::load(p), Self::load(p.add(Self::LANES)))
         }
     }
     /// `self · b + c`, fused where the instruction set has FMA.
@@ -165,8 +164,8 @@ pub(super) unsafe fn tile_body<V: Vector, const MR: usize, const R: usize, const
         beta,
     } = out;
     // SAFETY: the caller guarantees the instruction set, that `a` covers MR·k floats and `b` k
-    // rows of NR at stride `ldb`, and that `c` covers `rows` rows of NR floats at stride `ldc`; every offset below is
-    // inside those ranges.
+    // rows of NR at stride `ldb`, and that `c` covers `rows` rows of NR floats at stride `ldc`;
+    // every offset below is inside those ranges.
     unsafe {
         // C is used only after the k loop: start loading its rows (first and last line of each).
         for i in 0..rows {
