@@ -54,7 +54,7 @@ impl std::fmt::Display for Isa {
 ///
 /// Measured 2026-11-28 on the development host, an "AMD EPYC" reporting family 25 model 17
 /// (Zen 4), 2 vCPUs, where 512-bit FMAs issue as two 256-bit halves (both paths peak at ~32
-/// FLOP/cycle; `benches/clock_peak.c`: 115-117 GFLOP/s per core at 3.61-3.66 GHz). The AVX-512
+/// FLOP/cycle; `benches/clock_peak.c`: ~117 GFLOP/s per core at 3.60-3.66 GHz). The AVX-512
 /// path runs its 8×32 zmm GEMM tile only where that measured faster than the AVX2 6×16 one, and
 /// the AVX2 tile elsewhere (B transposed, B read unpacked: see `gemm.rs`, `ymm_tile_faster`);
 /// its other kernels (Winograd transforms, pooling, im2col) are the AVX2 ones. So it is never
