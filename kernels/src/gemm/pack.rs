@@ -1,6 +1,7 @@
 //! Packing of A and B blocks into the contiguous, zero-padded micro-panels the micro-kernel reads.
 //! Transposes are only strides here, so the one micro-kernel serves all four `Trans` combinations.
 
+use super::params::PACK_DEPTH_RUN;
 use std::cell::Cell;
 
 /// A read-only strided matrix: element (r, c) at `ptr + r·rs + c·cs`.
@@ -55,14 +56,17 @@ pub(super) unsafe fn pack<const W: usize>(
         let panel = |q: usize| dst.add(q * W * kb).cast::<[f32; W]>();
         let full = len / W;
         if ws == 1 {
-            // The lines are contiguous at each depth (A transposed, or B as stored): read each depth
-            // once, left to right, and deal its W-wide pieces out to the panels. (Panel by panel
-            // would touch kb distant rows per panel, too many streams for the prefetchers.)
-            for p in 0..kb {
-                let sp = src.add(p * ks);
+            // The lines are contiguous at each depth (A transposed, or B as stored): take
+            // PACK_DEPTH_RUN depths at a time, and deal their W-wide pieces out to the panels
+            // panel by panel, so that each panel is written in runs of that many depths (see
+            // `params.rs`).
+            for p0 in (0..kb).step_by(PACK_DEPTH_RUN) {
+                let run = PACK_DEPTH_RUN.min(kb - p0);
                 for q in 0..full {
-                    let piece = sp.add(q * W).cast::<[f32; W]>().read_unaligned();
-                    panel(q).add(p).write_unaligned(piece);
+                    for p in p0..p0 + run {
+                        let piece = src.add(p * ks + q * W).cast::<[f32; W]>().read_unaligned();
+                        panel(q).add(p).write_unaligned(piece);
+                    }
                 }
             }
         } else {

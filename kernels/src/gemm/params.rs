@@ -18,6 +18,15 @@ pub(super) const K_UNROLL: usize = 4;
 /// noise of each other.
 pub(super) const A_PREFETCH_DEPTHS: usize = 32;
 
+/// Depths per run when packing lines that are contiguous at each depth (`pack.rs`): the source
+/// is read a few rows at a time and each panel written in runs of this many depths. Depth by
+/// depth across all panels (one store stream per panel, the panels a multiple of 4 KiB apart for
+/// NR = 32 at k = 64) made packing B cost 4% of `fc576x128_bwd_weight` (m = 128, k = 64) against
+/// matrixmultiply's 2%. Measured there and on `fc576x128_bwd_data`, one thread, interleaved
+/// against matrixmultiply (median ratio of 21): depth by depth 0.97–0.99 / 0.97–1.00; runs of 8
+/// 1.01–1.04 / 1.03–1.05; runs of 4 and 16 within noise of 8; whole panels (kb) 0.95–1.02.
+pub(super) const PACK_DEPTH_RUN: usize = 8;
+
 /// Cache blocking of the loops around one micro-kernel.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Blocking {
