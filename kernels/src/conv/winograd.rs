@@ -140,6 +140,11 @@ fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32])
 /// past the last tile of each tile row in each row ξ: those positions belong to later tiles (or
 /// to the slack after the last).
 ///
+/// One pass over the tiles per column `q` of the transform domain (the four `X_(p, q)`), each
+/// loading only the patch columns that column needs (two of four for `Bᵀ`): with all 16 results
+/// of a tile at once, their 16 store addresses and the patch's 16 values did not fit in registers
+/// and spilled on every vector.
+///
 /// # Safety
 /// The CPU supports `V`.
 #[inline(always)]
@@ -149,10 +154,37 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
     v: &mut [f32],
     ld: usize,
 ) {
-    let (len, qw) = (grid.quarter(), grid.qw());
     // Every read below is within `q`: at most `3·len + (th − 1 + 1)·qw + tw − 1 + 1 + LANES − 1`;
     // every write within `v`: at most `15·ld + tiles − 1 + LANES − 1`.
-    assert!(q.len() >= 4 * len && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
+    assert!(q.len() >= 4 * grid.quarter() && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
+    // SAFETY (all four): the assert; the CPU supports `V`.
+    unsafe {
+        to_tiles_column::<V, F, R, 0>(grid, q, v, ld);
+        to_tiles_column::<V, F, R, 1>(grid, q, v, ld);
+        to_tiles_column::<V, F, R, 2>(grid, q, v, ld);
+        to_tiles_column::<V, F, R, 3>(grid, q, v, ld);
+    }
+}
+
+/// The results `X_(p, Q)`, p = 0 … 3, of [`to_tiles`] (column `Q` of the transform domain):
+/// `F` on the patch columns, as in [`two_d`], then row `Q` of `F` on those. The same operations,
+/// in the same order, as [`two_d`] gives that column.
+///
+/// # Safety
+/// The CPU supports `V`; `q` and `v` as asserted by [`to_tiles`].
+#[inline(always)]
+unsafe fn to_tiles_column<
+    V: Vector,
+    F: Transform<Lanes<V>, R, 4>,
+    const R: usize,
+    const Q: usize,
+>(
+    grid: &Grid,
+    q: &[f32],
+    v: &mut [f32],
+    ld: usize,
+) {
+    let (len, qw) = (grid.quarter(), grid.qw());
     let offsets: [[usize; R]; R] =
         from_fn(|a| from_fn(|b| (2 * (a % 2) + b % 2) * len + a / 2 * qw + b / 2));
     // Steps between vectors: two tile rows when paired, else LANES tiles of one row.
@@ -164,17 +196,18 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
     for ti in (0..grid.th).step_by(rows) {
         for tj in (0..grid.tw).step_by(cols) {
             let q = q[ti * qw + tj..].as_ptr();
-            let mut d = [[Lanes(
-                // SAFETY: the CPU supports `V`.
-                unsafe { V::splat(0.0) },
-            ); R]; R];
-            // Index loops with constant bounds: unrolled (iterator chains were not).
-            for a in 0..R {
-                for b in 0..R {
-                    // SAFETY: within `q`, see the assert (paired: the upper half's row, one
-                    // below, reads at most `qw + LANES / 2` past the lower's start); the CPU
-                    // supports `V`.
-                    d[a][b] = unsafe {
+            // SAFETY: the CPU supports `V`.
+            let zero = Lanes(unsafe { V::splat(0.0) });
+            // `F` on each patch column b (over rows a); the loads of the columns that row Q of
+            // `F` does not use are dead, and compiled away.
+            let mut cols = [[zero; 4]; R];
+            for (b, col) in cols.iter_mut().enumerate() {
+                let mut d = [zero; R];
+                for (a, d) in d.iter_mut().enumerate() {
+                    // SAFETY: within `q`, see the assert of `to_tiles` (paired: the upper half's
+                    // row, one below, reads at most `qw + LANES / 2` past the lower's start); the
+                    // CPU supports `V`.
+                    *d = unsafe {
                         let at = q.add(offsets[a][b]);
                         if grid.paired() {
                             Lanes::load_halves(at, at.add(qw))
@@ -183,12 +216,16 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
                         }
                     };
                 }
+                *col = F::apply(d);
             }
-            let x = two_d::<_, F, R, 4>(d);
             let v = v[ti * grid.tw + tj..].as_mut_ptr();
-            for xi in 0..POINTS {
-                // SAFETY: within `v`, see the assert; the CPU supports `V`.
-                unsafe { x[xi / 4][xi % 4].0.store(v.add(xi * ld)) };
+            for p in 0..4 {
+                let mut row = [zero; R];
+                for (b, r) in row.iter_mut().enumerate() {
+                    *r = cols[b][p];
+                }
+                // SAFETY: within `v`, see the assert of `to_tiles`; the CPU supports `V`.
+                unsafe { F::apply(row)[Q].0.store(v.add((4 * p + Q) * ld)) };
             }
         }
     }
@@ -395,11 +432,16 @@ unsafe fn untransform_paired<V: Vector>(
 /// The CPU supports `V`; `m` holds `15·ld_xi + LANES` floats.
 #[inline(always)]
 unsafe fn output_tiles<V: Vector>(m: &[f32], ld_xi: usize, bias: Lanes<V>) -> [[Lanes<V>; 2]; 2] {
-    let m = m.as_ptr();
+    let mut row = m.as_ptr();
+    // The rows' stride, hidden from the optimiser: otherwise it computes the 16 offsets `ξ·ld_xi`
+    // once, outside the loops, and they spill (a reload per load); a running pointer needs
+    // two registers.
+    let ld_xi = std::hint::black_box(ld_xi);
     let mut mt = [[bias; 4]; 4];
     for xi in 0..POINTS {
         // SAFETY: within `m`, as the caller guarantees; the CPU supports `V`.
-        mt[xi / 4][xi % 4] = unsafe { Lanes::load(m.add(xi * ld_xi)) };
+        mt[xi / 4][xi % 4] = unsafe { Lanes::load(row) };
+        row = row.wrapping_add(ld_xi);
     }
     let [[a0, b0], [a1, b1]] = two_d::<_, At, 4, 2>(mt);
     [[a0 + bias, b0 + bias], [a1 + bias, b1 + bias]]
