@@ -188,13 +188,13 @@ unsafe fn to_tiles_column<
     let offsets: [[usize; R]; R] =
         from_fn(|a| from_fn(|b| (2 * (a % 2) + b % 2) * len + a / 2 * qw + b / 2));
     // Steps between vectors: two tile rows when paired, else LANES tiles of one row.
-    let (rows, cols) = if grid.paired() {
+    let (row_step, col_step) = if grid.paired() {
         (2, grid.tw)
     } else {
         (1, LANES)
     };
-    for ti in (0..grid.th).step_by(rows) {
-        for tj in (0..grid.tw).step_by(cols) {
+    for ti in (0..grid.th).step_by(row_step) {
+        for tj in (0..grid.tw).step_by(col_step) {
             let q = q[ti * qw + tj..].as_ptr();
             // SAFETY: the CPU supports `V`.
             let zero = Lanes(unsafe { V::splat(0.0) });
@@ -220,10 +220,7 @@ unsafe fn to_tiles_column<
             }
             let v = v[ti * grid.tw + tj..].as_mut_ptr();
             for p in 0..4 {
-                let mut row = [zero; R];
-                for (b, r) in row.iter_mut().enumerate() {
-                    *r = cols[b][p];
-                }
+                let row = cols.map(|col| col[p]);
                 // SAFETY: within `v`, see the assert of `to_tiles`; the CPU supports `V`.
                 unsafe { F::apply(row)[Q].0.store(v.add((4 * p + Q) * ld)) };
             }
