@@ -473,24 +473,73 @@ unsafe fn store_clipped<V: Vector>(parts: &[V], y: &mut [f32], at: usize, n: usi
 /// The transformed weights `U[ξ][o][c] = (G w_oc Gᵀ)_ξ` (`c_out × c_in` per ξ) of OIHW 3×3
 /// weights `w`; when `flip`, those of the backward-data convolution instead,
 /// `U[ξ][c][o] = (G w'_co Gᵀ)_ξ` with `w'_co[u][v] = w[o][c][2−u][2−v]` (`c_in × c_out` per ξ).
-fn weights(g: &ConvGeom, w: &[f32], flip: bool) -> Vec<f32> {
-    let mut u = vec![0.0; POINTS * g.c_out * g.c_in];
-    let per_point = g.c_out * g.c_in;
-    for (oc, k) in w.chunks_exact(9).enumerate() {
-        let (o, c) = (oc / g.c_in, oc % g.c_in);
-        let (k, at) = if flip {
-            (
-                from_fn(|u| from_fn(|v| k[(2 - u) * 3 + 2 - v])),
-                c * g.c_out + o,
-            )
-        } else {
-            (from_fn(|u| from_fn(|v| k[u * 3 + v])), oc)
-        };
-        for (xi, &t) in two_d::<_, G, 3, 4>(k).iter().flatten().enumerate() {
-            u[xi * per_point + at] = t;
+/// Returned with the floats between consecutive ξ: `c_out · c_in` rounded up to [`LANES`].
+fn weights(isa: Isa, g: &ConvGeom, w: &[f32], flip: bool) -> (Vec<f32>, usize) {
+    let row = (g.c_out * g.c_in).next_multiple_of(LANES);
+    // The kernels tap by tap, `taps[tap·row + at]`, `at` the kernel's position in each `U_ξ`
+    // (zero past the last), so that the transform runs on LANES kernels at once. Written tap by
+    // tap, in order (kernel by kernel, the nine rows' stores went to nine streams `row` apart).
+    let mut taps = vec![0.0; 9 * row];
+    let (rows_u, cols_u) = if flip {
+        (g.c_in, g.c_out)
+    } else {
+        (g.c_out, g.c_in)
+    };
+    for (tap, dst) in taps.chunks_exact_mut(row).enumerate() {
+        let tap = if flip { 8 - tap } else { tap };
+        for (r, dst) in dst.chunks_exact_mut(cols_u).take(rows_u).enumerate() {
+            for (col, d) in dst.iter_mut().enumerate() {
+                // U's row r, column col holds the kernel (o, c) = (r, col), or (col, r) when
+                // flipped.
+                let (o, c) = if flip { (col, r) } else { (r, col) };
+                *d = w[(o * g.c_in + c) * 9 + tap];
+            }
         }
     }
-    u
+    let mut u = vec![0.0; POINTS * row];
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable {
+        // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.
+        unsafe { filters_avx2(&taps, &mut u, row) };
+        return (u, row);
+    }
+    // SAFETY: `f32x8` needs no CPU feature.
+    unsafe { filters_body::<f32x8>(&taps, &mut u, row) };
+    (u, row)
+}
+
+/// [`filters_body`] on ymm vectors, compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn filters_avx2(taps: &[f32], u: &mut [f32], row: usize) {
+    // SAFETY: this function's contract.
+    unsafe { filters_body::<Ymm>(taps, u, row) }
+}
+
+/// `G k Gᵀ` of the kernels `k` stored tap by tap in `taps` (rows of `row` floats, a multiple of
+/// [`LANES`]), result ξ of every kernel into row ξ of `u`, [`LANES`] kernels at a time.
+///
+/// # Safety
+/// The CPU supports `V`.
+#[inline(always)]
+unsafe fn filters_body<V: Vector>(taps: &[f32], u: &mut [f32], row: usize) {
+    assert!(row.is_multiple_of(LANES) && taps.len() >= 9 * row && u.len() >= POINTS * row);
+    for i in (0..row).step_by(LANES) {
+        let k: [[Lanes<V>; 3]; 3] = from_fn(|a| {
+            from_fn(|b| {
+                // SAFETY: `(3a + b)·row + i + LANES ≤ 9·row`, see the assert; the CPU
+                // supports `V`.
+                unsafe { Lanes::load(taps[(3 * a + b) * row + i..].as_ptr()) }
+            })
+        });
+        for (xi, t) in two_d::<_, G, 3, 4>(k).iter().flatten().enumerate() {
+            // SAFETY: `ξ·row + i + LANES ≤ 16·row`, see the assert; the CPU supports `V`.
+            unsafe { t.0.store(u[xi * row + i..].as_mut_ptr()) };
+        }
+    }
 }
 
 /// Whether `g` is the geometry this module computes: a 3×3 kernel, stride 1, padding 1.
@@ -528,26 +577,35 @@ pub(super) fn images_per_group(g: &ConvGeom) -> usize {
 /// The forward convolution `y = conv(x, w) + b` of a geometry that [`fits`], `g.n > 0`; slice
 /// lengths as checked by the caller. Overwrites `y`.
 pub(super) fn fwd(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    let u = weights(g, w, false);
-    convolve(isa, g, (g.c_in, g.c_out), x, &u, b, y)
+    let u = weights(isa, g, w, false);
+    convolve(isa, g, (g.c_in, g.c_out), x, (&u.0, u.1), b, y)
 }
 
 /// The backward-data convolution `dx` from `dy` of a geometry that [`fits`], `g.n > 0`: the
 /// forward convolution of `dy` with the flipped, transposed weights. Overwrites `dx`.
 pub(super) fn bwd_input(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    let u = weights(g, w, true);
-    convolve(isa, g, (g.c_out, g.c_in), dy, &u, &vec![0.0; g.c_in], dx)
+    let u = weights(isa, g, w, true);
+    convolve(
+        isa,
+        g,
+        (g.c_out, g.c_in),
+        dy,
+        (&u.0, u.1),
+        &vec![0.0; g.c_in],
+        dx,
+    )
 }
 
 /// `y = conv(x, u) + bias` in the transform domain, on `g`'s batch and plane, `x` with `c_in` and
-/// `y` with `c_out` channels (`(c_in, c_out)` is `chans`), `u` as from [`weights`]: per group of
+/// `y` with `c_out` channels (`(c_in, c_out)` is `chans`), `u` as from [`weights`] (with its
+/// floats per ξ): per group of
 /// images, the input transform, one GEMM `M_ξ = U_ξ · V_ξ` per ξ, and the output transform.
 fn convolve(
     isa: Isa,
     g: &ConvGeom,
     chans: (usize, usize),
     x: &[f32],
-    u: &[f32],
+    (u, u_row): (&[f32], usize),
     bias: &[f32],
     y: &mut [f32],
 ) {
@@ -576,7 +634,7 @@ fn convolve(
                             cols,
                             c_in,
                             1.0,
-                            &u[xi * c_out * c_in..],
+                            &u[xi * u_row..],
                             c_in,
                             &v[xi * c_in * ld..],
                             ld,

@@ -44,24 +44,38 @@ impl<T: Copy + Add<Output = T> + Sub<Output = T> + Neg<Output = T>> Transform<T,
     }
 }
 
-impl Transform<f32, 3, 4> for G {
-    fn apply(w: [f32; 3]) -> [f32; 4] {
+impl<T: Copy + Add<Output = T> + Sub<Output = T> + Halve> Transform<T, 3, 4> for G {
+    #[inline(always)]
+    fn apply(w: [T; 3]) -> [T; 4] {
         [
             w[0],
-            (w[0] + w[1] + w[2]) * 0.5,
-            (w[0] - w[1] + w[2]) * 0.5,
+            (w[0] + w[1] + w[2]).half(),
+            (w[0] - w[1] + w[2]).half(),
             w[2],
         ]
     }
 }
 
-impl Transform<f32, 4, 3> for Gt {
-    fn apply(s: [f32; 4]) -> [f32; 3] {
+impl<T: Copy + Add<Output = T> + Sub<Output = T> + Halve> Transform<T, 4, 3> for Gt {
+    #[inline(always)]
+    fn apply(s: [T; 4]) -> [T; 3] {
         [
-            s[0] + (s[1] + s[2]) * 0.5,
-            (s[1] - s[2]) * 0.5,
-            (s[1] + s[2]) * 0.5 + s[3],
+            s[0] + (s[1] + s[2]).half(),
+            (s[1] - s[2]).half(),
+            (s[1] + s[2]).half() + s[3],
         ]
+    }
+}
+
+/// Multiplication by ½, the one product in [`G`] and [`Gt`] (exact but for underflow).
+pub(super) trait Halve {
+    fn half(self) -> Self;
+}
+
+impl Halve for f32 {
+    #[inline(always)]
+    fn half(self) -> f32 {
+        self * 0.5
     }
 }
 
@@ -143,5 +157,13 @@ impl<V: Vector> Neg for Lanes<V> {
     fn neg(self) -> Self {
         // SAFETY: as for `add`.
         Lanes(unsafe { V::splat(0.0).sub(self.0) })
+    }
+}
+
+impl<V: Vector> Halve for Lanes<V> {
+    #[inline(always)]
+    fn half(self) -> Self {
+        // SAFETY: as for `add`.
+        Lanes(unsafe { self.0.mul(V::splat(0.5)) })
     }
 }
