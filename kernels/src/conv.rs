@@ -27,9 +27,13 @@
 //! 6-row A panels by register transposes, the 7×7 layer turned (`cargo bench --bench conv --
 //! 'conv/small-g3/.*/1t'`, two interleaved rounds, ms): fwd 1.43–1.44 → 1.33–1.36, bwd-data
 //! 1.53–1.64 → 1.38–1.39, bwd-weight still slower (1.43–1.78 → 1.76–2.08).
+//! 2026-11-28 (sixth session), after the transforms ran one pass per transform-domain column,
+//! the weight gradient through Winograd (a throwaway timer of the public calls, one thread, min
+//! of 11 × 20 calls, two interleaved rounds, µs): cifar-g3 (8×8) 6,393–6,457 → 4,789–4,830,
+//! small-g3 (7×7) 1,387–1,396 → 1,452–1,462 (its odd side wastes a quarter of the tiles).
 //! Hence Winograd for both directions of data when both channel counts are at least 16 (odd
 //! planes too: a 7×7 plane computes 8×8 and drops the rest), and for the weight gradient on
-//! planes of at least 14×14. The transforms, not the GEMMs (which do 2.25× fewer FLOPs), are
+//! planes of even sides or of at least 14×14. The transforms, not the GEMMs (which do 2.25× fewer FLOPs), are
 //! what keeps the gain small.
 //!
 //! First layers (at most `direct::MAX_C_IN` input channels, 3×3, stride 1, pad 1) run their

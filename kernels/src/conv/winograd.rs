@@ -559,11 +559,11 @@ pub(super) enum Op {
 /// Whether `op` on `g` runs here rather than through im2col: where it measured faster (see
 /// the module docs of `conv`). A function of the geometry only. Both channel counts at least 16
 /// (with fewer, a GEMM of depth or height below 16 does not pay for the transforms); for the
-/// weight gradient, planes of at least 14×14 as well.
+/// weight gradient, planes of even sides (no dropped tile row or column) or of at least 14×14.
 pub(super) fn faster(g: &ConvGeom, op: Op) -> bool {
     let big = match op {
         Op::Data => true,
-        Op::Weight => g.h.min(g.w) >= 14,
+        Op::Weight => g.h.min(g.w) >= 14 || (g.h.is_multiple_of(2) && g.w.is_multiple_of(2)),
     };
     fits(g) && g.c_in.min(g.c_out) >= 16 && big
 }
