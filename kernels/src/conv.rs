@@ -27,14 +27,13 @@
 //! 6-row A panels by register transposes, the 7×7 layer turned (`cargo bench --bench conv --
 //! 'conv/small-g3/.*/1t'`, two interleaved rounds, ms): fwd 1.43–1.44 → 1.33–1.36, bwd-data
 //! 1.53–1.64 → 1.38–1.39, bwd-weight still slower (1.43–1.78 → 1.76–2.08).
-//! 2026-11-28 (sixth session), after the transforms ran one pass per transform-domain column,
-//! the weight gradient through Winograd (a throwaway timer of the public calls, one thread, min
-//! of 11 × 20 calls, two interleaved rounds, µs): cifar-g3 (8×8) 6,393–6,457 → 4,789–4,830,
-//! small-g3 (7×7) 1,387–1,396 → 1,452–1,462 (its odd side wastes a quarter of the tiles).
-//! Hence Winograd for both directions of data when both channel counts are at least 16 (odd
-//! planes too: a 7×7 plane computes 8×8 and drops the rest), and for the weight gradient on
-//! planes of even sides or of at least 14×14. The transforms, not the GEMMs (which do 2.25× fewer FLOPs), are
-//! what keeps the gain small.
+//! 2026-11-28 (sixth session), after the transforms ran one pass per transform-domain column
+//! and `Gᵀ S G` on vectors of kernels, the weight gradient through Winograd (a throwaway timer of
+//! the public calls, one thread, min of 11 × 20 calls, two interleaved rounds, µs): cifar-g3
+//! (8×8) 6,403–6,484 → 4,357–4,378, small-g3 (7×7) 1,375–1,389 → 1,313–1,320.
+//! Hence Winograd for all three ops when both channel counts are at least 16 (odd planes too: a
+//! 7×7 plane computes 8×8 and drops the rest). The transforms, not the GEMMs (which do 2.25×
+//! fewer FLOPs), are what keeps the gain small.
 //!
 //! First layers (at most `direct::MAX_C_IN` input channels, 3×3, stride 1, pad 1) run their
 //! forward as a direct convolution on AVX2 paths (`conv/direct.rs`): im2col + GEMM would multiply
@@ -125,7 +124,7 @@ enum FwdPath {
 /// The path of [`fwd_with`] for `g` on `isa`: Winograd where it measured faster, else the direct
 /// first-layer kernel where it serves, else im2col. A rule on the geometry and path only.
 fn fwd_path(isa: Isa, g: &ConvGeom) -> FwdPath {
-    if winograd::faster(g, winograd::Op::Data) {
+    if winograd::faster(g) {
         return FwdPath::Winograd;
     }
     #[cfg(target_arch = "x86_64")]
@@ -249,7 +248,7 @@ fn bwd_input_with(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32])
     if g.n == 0 {
         return;
     }
-    if winograd::faster(g, winograd::Op::Data) {
+    if winograd::faster(g) {
         return winograd::bwd_input(isa, g, dy, w, dx);
     }
     let (taps, plane, group) = (g.taps(), g.out_plane(), images_per_gemm(g));
@@ -331,7 +330,7 @@ fn bwd_weight_with(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32]
 /// How `g`'s weight gradient takes a chunk's partials: Winograd where it measured faster,
 /// otherwise im2col ([`chunk_grads`]).
 fn chunk_grads_for(g: &ConvGeom) -> ChunkGrads {
-    if winograd::faster(g, winograd::Op::Weight) {
+    if winograd::faster(g) {
         winograd::chunk_grads
     } else {
         chunk_grads

@@ -547,25 +547,12 @@ fn fits(g: &ConvGeom) -> bool {
     g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad == 1
 }
 
-/// The ops a dispatch rule distinguishes.
-#[derive(Clone, Copy)]
-pub(super) enum Op {
-    /// Forward and backward-data (the same algorithm).
-    Data,
-    /// Backward-weight.
-    Weight,
-}
-
-/// Whether `op` on `g` runs here rather than through im2col: where it measured faster (see
-/// the module docs of `conv`). A function of the geometry only. Both channel counts at least 16
-/// (with fewer, a GEMM of depth or height below 16 does not pay for the transforms); for the
-/// weight gradient, planes of even sides (no dropped tile row or column) or of at least 14×14.
-pub(super) fn faster(g: &ConvGeom, op: Op) -> bool {
-    let big = match op {
-        Op::Data => true,
-        Op::Weight => g.h.min(g.w) >= 14 || (g.h.is_multiple_of(2) && g.w.is_multiple_of(2)),
-    };
-    fits(g) && g.c_in.min(g.c_out) >= 16 && big
+/// Whether `g` runs here rather than through im2col (forward, backward-data and backward-weight
+/// alike): where it measured faster (see the module docs of `conv`). A function of the geometry
+/// only: a geometry that [`fits`], both channel counts at least 16 (with fewer, a GEMM of depth
+/// or height below 16 does not pay for the transforms).
+pub(super) fn faster(g: &ConvGeom) -> bool {
+    fits(g) && g.c_in.min(g.c_out) >= 16
 }
 
 /// Images per group in the forward and backward-data passes: enough for [`MIN_TILES`] tiles.
@@ -665,7 +652,8 @@ pub(super) fn chunk_grads(
     let cols = x.len() / (g.c_in * plane) * grid.tiles();
     let ld = cols + LANES;
     bias_grads(g, dy, db);
-    let per_point = g.c_out * g.c_in;
+    // Floats per ξ of `S`: whole vectors, see `kernel_grads`.
+    let per_point = (g.c_out * g.c_in).next_multiple_of(LANES);
     let len = 4 * grid.quarter() + POINTS * ((g.c_in + g.c_out) * ld + per_point);
     with_scratch(len, |buf| {
         let (q, buf) = buf.split_at_mut(4 * grid.quarter());
@@ -691,11 +679,62 @@ pub(super) fn chunk_grads(
                 g.c_in,
             );
         }
-        for (oc, dw) in dw.chunks_exact_mut(9).enumerate() {
-            let st = from_fn(|p| from_fn(|q| s[(4 * p + q) * per_point + oc]));
-            for (d, &v) in dw.iter_mut().zip(two_d::<_, Gt, 4, 3>(st).iter().flatten()) {
-                *d = v;
+        kernel_grads(isa, s, per_point, dw);
+    })
+}
+
+/// `dw = Gᵀ S G` of every kernel (o, c) (OIHW, overwritten), from `S_ξ[o][c]` at
+/// `s[ξ·per_point + o·c_in + c]` (`per_point` a multiple of [`LANES`]).
+fn kernel_grads(isa: Isa, s: &[f32], per_point: usize, dw: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if isa != Isa::Portable {
+        // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.
+        return unsafe { kernel_grads_avx2(s, per_point, dw) };
+    }
+    // SAFETY: `f32x8` needs no CPU feature.
+    unsafe { kernel_grads_body::<f32x8>(s, per_point, dw) }
+}
+
+/// [`kernel_grads_body`] on ymm vectors, compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn kernel_grads_avx2(s: &[f32], per_point: usize, dw: &mut [f32]) {
+    // SAFETY: this function's contract.
+    unsafe { kernel_grads_body::<Ymm>(s, per_point, dw) }
+}
+
+/// See [`kernel_grads`]: [`LANES`] kernels at a time (the rows of `S` are read a vector at a
+/// time, `Gᵀ S G` runs on vectors, and its nine results go out kernel by kernel).
+///
+/// # Safety
+/// The CPU supports `V`.
+#[inline(always)]
+unsafe fn kernel_grads_body<V: Vector>(s: &[f32], per_point: usize, dw: &mut [f32]) {
+    assert!(per_point.is_multiple_of(LANES) && s.len() >= POINTS * per_point);
+    for (i, dw) in (0..per_point).step_by(LANES).zip(dw.chunks_mut(9 * LANES)) {
+        let st: [[Lanes<V>; 4]; 4] = from_fn(|p| {
+            from_fn(|q| {
+                // SAFETY: `ξ·per_point + i + LANES ≤ 16·per_point`, see the assert; the CPU
+                // supports `V`.
+                unsafe { Lanes::load(s[(4 * p + q) * per_point + i..].as_ptr()) }
+            })
+        });
+        // The nine results tap by tap, then kernel by kernel into `dw`.
+        let mut taps = [[0.0f32; LANES]; 9];
+        for (t, r) in taps
+            .iter_mut()
+            .zip(two_d::<_, Gt, 4, 3>(st).iter().flatten())
+        {
+            // SAFETY: `t` holds LANES floats; the CPU supports `V`.
+            unsafe { r.0.store(t.as_mut_ptr()) };
+        }
+        for (l, dw) in dw.chunks_exact_mut(9).enumerate() {
+            for (d, t) in dw.iter_mut().zip(&taps) {
+                *d = t[l];
             }
         }
-    })
+    }
 }
