@@ -100,25 +100,42 @@ impl Grid {
     }
 }
 
-/// Splits plane `x` (`h × w`) by the parities of its coordinates shifted by `origin`:
+/// Splits plane `x` (`h × w`, the first `h·w` floats of `x`; the rest, the caller's later planes,
+/// may be read but not used) by the parities of its coordinates shifted by `origin`:
 /// `q[2ra + cb][k·qw + l] = x[2k + ra − origin][2l + cb − origin]`, zero where that is outside
 /// `x` (so `origin = 1` is the zero padding of the forward). Then the 2×2-strided reads of a tile
 /// become contiguous: element `(a, b)` of the patches of tiles `tj, tj+1, …` of tile row `ti` is
 /// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Writes the same positions of `q` (`4 ·`
-/// [`Grid::quarter`]) for every plane of the grid and `origin`, and only those of elements inside
-/// `x`: the caller zeroes `q` once for all its planes.
-/// `AVX2`: the rows' column split runs in AVX2 shuffles (the caller is compiled with AVX2).
+/// [`Grid::quarter`]) for every plane of the grid and `origin`: those of elements inside `x`, and
+/// zeros to some of the others: the caller zeroes `q` once for all its planes.
+/// `AVX2`: the rows' column split runs in AVX2 shuffles (the caller is compiled with AVX2); rows
+/// of at most 8 floats in one step of 4 pairs, reading past the row (while within `x`) and
+/// storing zeros past its values, which land on padding or on the next parity row, written later
+/// (or on the slack after the last).
 #[inline(always)]
 fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
     let (len, qw, w) = (grid.quarter(), grid.qw(), grid.w);
-    for (r, row) in x.chunks_exact(w).enumerate() {
+    let (n_even, n_odd) = (w.div_ceil(2), w / 2);
+    for (r, row) in x[..grid.h * w].chunks_exact(w).enumerate() {
         let (ra, k) = ((r + origin) % 2, (r + origin) / 2);
         let (c0, c1) = q[2 * ra * len..][..2 * len].split_at_mut(len);
         // Column 2l lands in parity `origin` at l; column 2l + 1 in parity 1 − origin at l + origin.
         let (even, odd) = if origin == 0 { (c0, c1) } else { (c1, c0) };
-        let even = &mut even[k * qw..][..w.div_ceil(2)];
-        let odd = &mut odd[k * qw + origin..][..w / 2];
-        let pairs = &mut even[..w / 2];
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 && n_even <= 4 && r * w + 8 <= x.len() {
+            let (even, odd) = (&mut even[k * qw..][..4], &mut odd[k * qw + origin..][..4]);
+            let src = x[r * w..][..8].as_ptr();
+            // SAFETY: `AVX2` says the CPU has it; the slices hold what the step reads and writes
+            // (past the row and past its parity row: within the quarter, whose LANES floats of
+            // slack take the last row's overrun).
+            unsafe {
+                deinterleave::avx2_short(src, (n_even, n_odd), even.as_mut_ptr(), odd.as_mut_ptr())
+            };
+            continue;
+        }
+        let even = &mut even[k * qw..][..n_even];
+        let odd = &mut odd[k * qw + origin..][..n_odd];
+        let pairs = &mut even[..n_odd];
         #[cfg(target_arch = "x86_64")]
         if AVX2 {
             // SAFETY: `AVX2` says the CPU has it.
@@ -294,8 +311,10 @@ unsafe fn transform_planes_body<V: Vector, const AVX2: bool>(
     // The positions `split` leaves alone (the padding, and the slack read past the last tile)
     // stay zero from plane to plane.
     q.fill(0.0);
-    for (i, img) in x.chunks_exact(chans * plane).enumerate() {
-        for (c, x) in img.chunks_exact(plane).enumerate() {
+    for i in 0..x.len() / (chans * plane) {
+        for c in 0..chans {
+            // From the plane on: `split` may read past a row, into the next planes.
+            let x = &x[(i * chans + c) * plane..];
             let v = &mut v[c * ld + i * tiles..];
             let ld = chans * ld;
             // SAFETY (both): the CPU supports `V`.
