@@ -105,13 +105,14 @@ impl Grid {
 /// `q[2ra + cb][k·qw + l] = x[2k + ra − origin][2l + cb − origin]`, zero where that is outside
 /// `x` (so `origin = 1` is the zero padding of the forward). Then the 2×2-strided reads of a tile
 /// become contiguous: element `(a, b)` of the patches of tiles `tj, tj+1, …` of tile row `ti` is
-/// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Writes the same positions of `q` (`4 ·`
-/// [`Grid::quarter`]) for every plane of the grid and `origin`: those of elements inside `x`, and
-/// zeros to some of the others: the caller zeroes `q` once for all its planes.
+/// `q[2(a%2) + b%2][(ti + a/2)·qw + tj + b/2 ..]`. Stores each element of `x` at its position of
+/// `q` (`4 ·` [`Grid::quarter`]) and only zeros elsewhere, so after the caller zeroes `q` once,
+/// every other position stays zero for all its planes, whichever path each row takes.
 /// `AVX2`: the rows' column split runs in AVX2 shuffles (the caller is compiled with AVX2); rows
 /// of at most 8 floats in one step of 4 pairs, reading past the row (while within `x`) and
-/// storing zeros past its values, which land on padding or on the next parity row, written later
-/// (or on the slack after the last).
+/// storing zeros past its values. Those zeros land on padding, on the slack, or on later parity
+/// rows of the same parity plane, which later input rows of the plane write (never on rows
+/// already written: each parity row gets one input row, in increasing order).
 #[inline(always)]
 fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
     let (len, qw, w) = (grid.quarter(), grid.qw(), grid.w);
@@ -157,7 +158,7 @@ fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32])
 /// past the last tile of each tile row in each row ξ: those positions belong to later tiles (or
 /// to the slack after the last).
 ///
-/// One pass over the tiles per column `q` of the transform domain (the four `X_(p, q)`), each
+/// One pass over the tiles per column `Q` of the transform domain (the four `X_(p, Q)`), each
 /// loading only the patch columns that column needs (two of four for `Bᵀ`): with all 16 results
 /// of a tile at once, their 16 store addresses and the patch's 16 values did not fit in registers
 /// and spilled on every vector.
@@ -171,7 +172,7 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
     v: &mut [f32],
     ld: usize,
 ) {
-    // Every read below is within `q`: at most `3·len + (th − 1 + 1)·qw + tw − 1 + 1 + LANES − 1`;
+    // Every read of `to_tiles_column` is within `q`: at most `3·len + (th − 1 + 1)·qw + tw − 1 + 1 + LANES − 1`;
     // every write within `v`: at most `15·ld + tiles − 1 + LANES − 1`.
     assert!(q.len() >= 4 * grid.quarter() && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
     // SAFETY (all four): the assert; the CPU supports `V`.
@@ -308,8 +309,8 @@ unsafe fn transform_planes_body<V: Vector, const AVX2: bool>(
     (v, ld): (&mut [f32], usize),
 ) {
     let (plane, tiles) = (grid.h * grid.w, grid.tiles());
-    // The positions `split` leaves alone (the padding, and the slack read past the last tile)
-    // stay zero from plane to plane.
+    // The positions of no element (the padding, and the slack read past the last tile) only
+    // ever get zeros from `split`: they stay zero from plane to plane.
     q.fill(0.0);
     for i in 0..x.len() / (chans * plane) {
         for c in 0..chans {
@@ -492,7 +493,8 @@ unsafe fn store_clipped<V: Vector>(parts: &[V], y: &mut [f32], at: usize, n: usi
 /// The transformed weights `U[ξ][o][c] = (G w_oc Gᵀ)_ξ` (`c_out × c_in` per ξ) of OIHW 3×3
 /// weights `w`; when `flip`, those of the backward-data convolution instead,
 /// `U[ξ][c][o] = (G w'_co Gᵀ)_ξ` with `w'_co[u][v] = w[o][c][2−u][2−v]` (`c_in × c_out` per ξ).
-/// Returned with the floats between consecutive ξ: `c_out · c_in` rounded up to [`LANES`].
+/// Returned with the floats between consecutive ξ: `c_out · c_in` rounded up to a multiple of
+/// [`LANES`].
 fn weights(isa: Isa, g: &ConvGeom, w: &[f32], flip: bool) -> (Vec<f32>, usize) {
     let row = (g.c_out * g.c_in).next_multiple_of(LANES);
     // The kernels tap by tap, `taps[tap·row + at]`, `at` the kernel's position in each `U_ξ`
@@ -583,20 +585,20 @@ pub(super) fn images_per_group(g: &ConvGeom) -> usize {
 /// The forward convolution `y = conv(x, w) + b` of a geometry that [`fits`], `g.n > 0`; slice
 /// lengths as checked by the caller. Overwrites `y`.
 pub(super) fn fwd(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    let u = weights(isa, g, w, false);
-    convolve(isa, g, (g.c_in, g.c_out), x, (&u.0, u.1), b, y)
+    let (u, u_row) = weights(isa, g, w, false);
+    convolve(isa, g, (g.c_in, g.c_out), x, (&u, u_row), b, y)
 }
 
 /// The backward-data convolution `dx` from `dy` of a geometry that [`fits`], `g.n > 0`: the
 /// forward convolution of `dy` with the flipped, transposed weights. Overwrites `dx`.
 pub(super) fn bwd_input(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    let u = weights(isa, g, w, true);
+    let (u, u_row) = weights(isa, g, w, true);
     convolve(
         isa,
         g,
         (g.c_out, g.c_in),
         dy,
-        (&u.0, u.1),
+        (&u, u_row),
         &vec![0.0; g.c_in],
         dx,
     )
@@ -703,8 +705,10 @@ pub(super) fn chunk_grads(
 }
 
 /// `dw = Gᵀ S G` of every kernel (o, c) (OIHW, overwritten), from `S_ξ[o][c]` at
-/// `s[ξ·per_point + o·c_in + c]` (`per_point` a multiple of [`LANES`]).
+/// `s[ξ·per_point + o·c_in + c]` (`per_point`: the kernel count rounded up to a multiple of
+/// [`LANES`]).
 fn kernel_grads(isa: Isa, s: &[f32], per_point: usize, dw: &mut [f32]) {
+    assert!(dw.len().is_multiple_of(9) && per_point == (dw.len() / 9).next_multiple_of(LANES));
     #[cfg(target_arch = "x86_64")]
     if isa != Isa::Portable {
         // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.

@@ -1,6 +1,14 @@
 //! Splitting a row into its even and odd columns, the inner step of the Winograd transforms'
 //! `split`: portable, and in AVX2 8 (or 4) pairs per step, the row's last step moved back to end
-//! at its end (the columns it shares with the step before get the same values twice).
+//! at its end (the columns it shares with the step before get the same values twice); rows of at
+//! most 8 floats in one 4-pair step that reads past the row's end and zeroes the lanes past it
+//! ([`avx2_short`]).
+
+/// `shufps` selectors: the even and the odd elements of two 4-float groups.
+#[cfg(target_arch = "x86_64")]
+const EVEN: i32 = 0b10_00_10_00;
+#[cfg(target_arch = "x86_64")]
+const ODD: i32 = 0b11_01_11_01;
 
 /// `even[l] = row[2l]`, `odd[l] = row[2l + 1]` for `l < even.len()` (`odd.len() == even.len()`,
 /// `row.len() ≥ 2 · even.len()`).
@@ -21,8 +29,6 @@ pub(super) fn portable(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
 pub(super) unsafe fn avx2(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
     use crate::steps::overlapping_steps;
     use std::arch::x86_64::*;
-    const EVEN: i32 = 0b10_00_10_00;
-    const ODD: i32 = 0b11_01_11_01;
     // `shufps` on two 8-float vectors leaves the pairs in the order 0 1 4 5 | 2 3 6 7.
     const IN_ORDER: i32 = 0b11_01_10_00;
     let n = even.len();
@@ -77,8 +83,6 @@ pub(super) unsafe fn avx2_short(
     odd: *mut f32,
 ) {
     use std::arch::x86_64::*;
-    const EVEN: i32 = 0b10_00_10_00;
-    const ODD: i32 = 0b11_01_11_01;
     /// `LIVE[4 − n ..][..4]` is all ones in its first `n` lanes, zero after.
     const LIVE: [i32; 8] = [-1, -1, -1, -1, 0, 0, 0, 0];
     assert!(n_even <= 4 && n_odd <= 4);

@@ -115,3 +115,40 @@ fn bit_identical_for_one_two_and_three_threads() {
         }
     }
 }
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn split_avx2_matches_portable_plane_after_plane() {
+    if !std::arch::is_x86_feature_detected!("avx2") {
+        return;
+    }
+    // Three planes in a row, each split into its own zeroed `q` once, as `transform_planes`
+    // does; the AVX2 path reads past rows into the later planes (NaN in the middle one, huge
+    // values in the last), and must store exactly what the portable path stores.
+    for w in 1..=17 {
+        for h in 1..=9 {
+            let grid = Grid::new(h, w);
+            let plane = h * w;
+            let x: Vec<f32> = (0..3 * plane)
+                .map(|i| match i / plane {
+                    0 => i as f32 + 1.0,
+                    1 if i % 3 == 0 => f32::NAN,
+                    1 => -(i as f32),
+                    _ => 1e30,
+                })
+                .collect();
+            for origin in [0, 1] {
+                let mut q = [vec![0.0; 4 * grid.quarter()], vec![0.0; 4 * grid.quarter()]];
+                for p in 0..3 {
+                    let x = &x[p * plane..];
+                    split::<true>(&grid, origin, x, &mut q[0]);
+                    split::<false>(&grid, origin, x, &mut q[1]);
+                    assert!(
+                        bits(&q[0]) == bits(&q[1]),
+                        "{h}×{w}, origin {origin}, plane {p}"
+                    );
+                }
+            }
+        }
+    }
+}
