@@ -28,9 +28,13 @@
 //! 'conv/small-g3/.*/1t'`, two interleaved rounds, ms): fwd 1.43–1.44 → 1.33–1.36, bwd-data
 //! 1.53–1.64 → 1.38–1.39, bwd-weight still slower (1.43–1.78 → 1.76–2.08).
 //! 2026-11-28 (sixth session), after the transforms ran one pass per transform-domain column
-//! and `Gᵀ S G` on vectors of kernels, the weight gradient through Winograd (a throwaway timer of
-//! the public calls, one thread, min of 11 × 20 calls, two interleaved rounds, µs): cifar-g3
-//! (8×8) 6,403–6,484 → 4,357–4,378, small-g3 (7×7) 1,375–1,389 → 1,313–1,320.
+//! and `Gᵀ S G` on vectors of kernels, the weight gradient through Winograd on 7×7 and 8×8 planes
+//! too: `cargo bench --bench conv -- 'conv/(small|cifar)-g[23]/.*/1t'`, two rounds interleaved
+//! with the session's first build (`4bffb01`, weight gradient there im2col), ms: small-g3
+//! bwd-weight 1.38–1.40 → 1.28–1.30, cifar-g3 bwd-weight 6.31–6.46 → 4.46–4.55 (the data ops:
+//! small-g2 fwd 1.11–1.16 → 1.00–1.01, bwd-data 1.13–1.20 → 1.05–1.06, bwd-weight 1.47–1.58 →
+//! 1.31–1.32; small-g3 fwd 1.08–1.11 → 0.99–1.00, bwd-data 1.15–1.16 → 1.05–1.07; cifar within
+//! noise but cifar-g3 bwd-data 4.12–4.20 → 3.76–3.79).
 //! Hence Winograd for all three ops when both channel counts are at least 16 (odd planes too: a
 //! 7×7 plane computes 8×8 and drops the rest). The transforms, not the GEMMs (which do 2.25×
 //! fewer FLOPs), are what keeps the gain small.
