@@ -172,8 +172,9 @@ unsafe fn to_tiles<V: Vector, F: Transform<Lanes<V>, R, 4>, const R: usize>(
     v: &mut [f32],
     ld: usize,
 ) {
-    // Every read of `to_tiles_column` is within `q`: at most `3·len + (th − 1 + 1)·qw + tw − 1 + 1 + LANES − 1`;
-    // every write within `v`: at most `15·ld + tiles − 1 + LANES − 1`.
+    // Every read of `to_tiles_column` is within `q`: at most
+    // `3·len + (th − 1 + 1)·qw + tw − 1 + 1 + LANES − 1`; every write within `v`: at most
+    // `15·ld + tiles − 1 + LANES − 1`.
     assert!(q.len() >= 4 * grid.quarter() && v.len() >= 15 * ld + grid.tiles() + LANES - 1);
     // SAFETY (all four): the assert; the CPU supports `V`.
     unsafe {
