@@ -494,10 +494,9 @@ unsafe fn store_clipped<V: Vector>(parts: &[V], y: &mut [f32], at: usize, n: usi
 /// The transformed weights `U[ξ][o][c] = (G w_oc Gᵀ)_ξ` (`c_out × c_in` per ξ) of OIHW 3×3
 /// weights `w`; when `flip`, those of the backward-data convolution instead,
 /// `U[ξ][c][o] = (G w'_co Gᵀ)_ξ` with `w'_co[u][v] = w[o][c][2−u][2−v]` (`c_in × c_out` per ξ).
-/// Returned with the floats between consecutive ξ: `c_out · c_in` rounded up to a multiple of
-/// [`LANES`].
-fn weights(isa: Isa, g: &ConvGeom, w: &[f32], flip: bool) -> (Vec<f32>, usize) {
-    let row = (g.c_out * g.c_in).next_multiple_of(LANES);
+/// [`per_point`] floats per ξ.
+fn weights(isa: Isa, g: &ConvGeom, w: &[f32], flip: bool) -> Vec<f32> {
+    let row = per_point(g);
     // The kernels tap by tap, `taps[tap·row + at]`, `at` the kernel's position in each `U_ξ`
     // (zero past the last), so that the transform runs on LANES kernels at once. Written tap by
     // tap, in order (kernel by kernel, the nine rows' stores went to nine streams `row` apart).
@@ -523,11 +522,17 @@ fn weights(isa: Isa, g: &ConvGeom, w: &[f32], flip: bool) -> (Vec<f32>, usize) {
     if isa != Isa::Portable {
         // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.
         unsafe { filters_avx2(&taps, &mut u, row) };
-        return (u, row);
+        return u;
     }
     // SAFETY: `f32x8` needs no CPU feature.
     unsafe { filters_body::<f32x8>(&taps, &mut u, row) };
-    (u, row)
+    u
+}
+
+/// Floats per transform-domain point ξ of the kernel-shaped matrices `U` (from [`weights`]) and
+/// `S` (in [`chunk_grads`]): one per kernel, rounded up to whole vectors of [`LANES`].
+fn per_point(g: &ConvGeom) -> usize {
+    (g.c_out * g.c_in).next_multiple_of(LANES)
 }
 
 /// [`filters_body`] on ymm vectors, compiled with AVX2 and FMA.
@@ -586,40 +591,31 @@ pub(super) fn images_per_group(g: &ConvGeom) -> usize {
 /// The forward convolution `y = conv(x, w) + b` of a geometry that [`fits`], `g.n > 0`; slice
 /// lengths as checked by the caller. Overwrites `y`.
 pub(super) fn fwd(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], y: &mut [f32]) {
-    let (u, u_row) = weights(isa, g, w, false);
-    convolve(isa, g, (g.c_in, g.c_out), x, (&u, u_row), b, y)
+    let u = weights(isa, g, w, false);
+    convolve(isa, g, (g.c_in, g.c_out), x, &u, b, y)
 }
 
 /// The backward-data convolution `dx` from `dy` of a geometry that [`fits`], `g.n > 0`: the
 /// forward convolution of `dy` with the flipped, transposed weights. Overwrites `dx`.
 pub(super) fn bwd_input(isa: Isa, g: &ConvGeom, dy: &[f32], w: &[f32], dx: &mut [f32]) {
-    let (u, u_row) = weights(isa, g, w, true);
-    convolve(
-        isa,
-        g,
-        (g.c_out, g.c_in),
-        dy,
-        (&u, u_row),
-        &vec![0.0; g.c_in],
-        dx,
-    )
+    let u = weights(isa, g, w, true);
+    convolve(isa, g, (g.c_out, g.c_in), dy, &u, &vec![0.0; g.c_in], dx)
 }
 
 /// `y = conv(x, u) + bias` in the transform domain, on `g`'s batch and plane, `x` with `c_in` and
-/// `y` with `c_out` channels (`(c_in, c_out)` is `chans`), `u` as from [`weights`] (with its
-/// floats per ξ): per group of
+/// `y` with `c_out` channels (`(c_in, c_out)` is `chans`), `u` as from [`weights`]: per group of
 /// images, the input transform, one GEMM `M_ξ = U_ξ · V_ξ` per ξ, and the output transform.
 fn convolve(
     isa: Isa,
     g: &ConvGeom,
     chans: (usize, usize),
     x: &[f32],
-    (u, u_row): (&[f32], usize),
+    u: &[f32],
     bias: &[f32],
     y: &mut [f32],
 ) {
     let (c_in, c_out) = chans;
-    let grid = Grid::new(g.h, g.w);
+    let (grid, u_row) = (Grid::new(g.h, g.w), per_point(g));
     let group = images_per_group(g);
     let (x_img, y_img) = (c_in * g.in_plane(), c_out * g.in_plane());
     let serial = serial_groups(g.n.div_ceil(group));
@@ -675,7 +671,7 @@ pub(super) fn chunk_grads(
     let ld = cols + LANES;
     bias_grads(g, dy, db);
     // Floats per ξ of `S`: whole vectors, see `kernel_grads`.
-    let per_point = (g.c_out * g.c_in).next_multiple_of(LANES);
+    let per_point = per_point(g);
     let len = 4 * grid.quarter() + POINTS * ((g.c_in + g.c_out) * ld + per_point);
     with_scratch(len, |buf| {
         let (q, buf) = buf.split_at_mut(4 * grid.quarter());
@@ -706,8 +702,8 @@ pub(super) fn chunk_grads(
 }
 
 /// `dw = Gᵀ S G` of every kernel (o, c) (OIHW, overwritten), from `S_ξ[o][c]` at
-/// `s[ξ·per_point + o·c_in + c]` (`per_point`: the kernel count rounded up to a multiple of
-/// [`LANES`]).
+/// `s[ξ·per_point + o·c_in + c]` (`per_point` as [`per_point`]: the kernel count rounded up to a
+/// multiple of [`LANES`]).
 fn kernel_grads(isa: Isa, s: &[f32], per_point: usize, dw: &mut [f32]) {
     assert!(dw.len().is_multiple_of(9) && per_point == (dw.len() / 9).next_multiple_of(LANES));
     #[cfg(target_arch = "x86_64")]

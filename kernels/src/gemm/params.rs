@@ -23,7 +23,8 @@ pub(super) const A_PREFETCH_DEPTHS: usize = 32;
 /// depth across all panels (one store stream per panel, the panels a multiple of 4 KiB apart for
 /// NR = 32 at k = 64) made packing B cost 4% of `fc576x128_bwd_weight` (m = 128, k = 64) against
 /// matrixmultiply's 2%. Measured there and on `fc576x128_bwd_data`, one thread, interleaved
-/// against matrixmultiply (median ratio of 21): depth by depth 0.97–0.99 / 0.97–1.00; runs of 8
+/// against matrixmultiply (`cargo bench --bench gemm_interleaved -- fc576x128 21`, with each value
+/// of this constant; median ratio): depth by depth 0.97–0.99 / 0.97–1.00; runs of 8
 /// 1.01–1.04 / 1.03–1.05; runs of 4 and 16 within noise of 8; whole panels (kb) 0.95–1.02.
 pub(super) const PACK_DEPTH_RUN: usize = 8;
 
