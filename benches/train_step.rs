@@ -7,12 +7,13 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::Rng;
 use regimebench::bench::StepBench;
+use regimebench::heads::HeadLayout;
 use regimebench::methods::Naive;
 use regimebench::nn::{Cnn, Preset};
 use regimebench::optim::SgdConfig;
 use regimebench::params::ParamStore;
 use regimebench::regime::Regime;
-use regimebench::train::{train, HeadLayout, Part, TaskSource, TrainConfig};
+use regimebench::train::{train, Part, TaskSource, TrainConfig};
 
 const BATCH: usize = 64;
 const SGD: SgdConfig = SgdConfig {
@@ -60,8 +61,11 @@ impl TaskSource for Noise {
     fn n_tasks(&self) -> usize {
         2
     }
-    fn classes_per_task(&self) -> usize {
-        2
+    fn n_classes(&self) -> usize {
+        4
+    }
+    fn task_classes(&self, task: usize) -> Vec<u16> {
+        vec![2 * task as u16, 2 * task as u16 + 1]
     }
     fn image_chw(&self) -> (usize, usize, usize) {
         self.preset.input_chw()

@@ -1,10 +1,12 @@
 //! regimebench: how the fine-tuning regime changes which continual-learning method wins.
 //!
-//! Dependencies point one way: `kernels <- tensor <- tape <- nn <- optim <- train <- main`;
-//! `data` and `metrics` stand beside them.
+//! Dependencies point one way: `kernels <- tensor <- tape <- nn <- optim <- train <- run <- main`;
+//! `data`, `heads` and `metrics` stand beside them; `error` is the library's one error type.
 
 pub mod bench;
 pub mod data;
+pub mod error;
+pub mod heads;
 pub mod methods;
 pub mod metrics;
 pub mod nn;
@@ -16,3 +18,5 @@ pub mod run;
 pub mod tape;
 pub mod tensor;
 pub mod train;
+
+pub use error::{Error, Result};

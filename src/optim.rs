@@ -15,6 +15,26 @@ pub struct SgdConfig {
     pub weight_decay: f32,
 }
 
+impl SgdConfig {
+    /// η finite and positive, μ in [0, 1), λ_wd finite and non-negative; the message names the
+    /// field and its value.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(format!("lr must be a positive number, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(format!("momentum must be in [0, 1), got {}", self.momentum));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(format!(
+                "weight decay must be a number >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The optimiser: its config and the momentum buffer (allocated only when momentum is on).
 pub struct Sgd {
     pub config: SgdConfig,

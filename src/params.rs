@@ -99,11 +99,41 @@ impl ParamStore {
 
     /// The flat ranges of each group's parameters, in buffer order.
     pub fn group_ranges(&self, group: Group) -> Vec<Range<usize>> {
-        self.infos
+        self.ranges_of(
+            &self
+                .ids()
+                .map(|id| self.info(id).group == group)
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The flat ranges of the parameters of any of `groups`, adjacent ones merged, in buffer order.
+    pub fn ranges(&self, groups: &[Group]) -> Vec<Range<usize>> {
+        let chosen: Vec<bool> = self
+            .infos
             .iter()
-            .filter(|i| i.group == group)
-            .map(|i| i.range.clone())
-            .collect()
+            .map(|i| groups.contains(&i.group))
+            .collect();
+        self.ranges_of(&chosen)
+    }
+
+    /// The flat ranges of the parameters whose flag is set (`chosen` is indexed like
+    /// [`ParamStore::ids`]), adjacent ones merged, in buffer order.
+    pub fn ranges_of(&self, chosen: &[bool]) -> Vec<Range<usize>> {
+        assert_eq!(chosen.len(), self.infos.len(), "one flag per parameter");
+        let mut out: Vec<Range<usize>> = Vec::new();
+        for info in self.infos.iter().zip(chosen).filter(|c| *c.1).map(|c| c.0) {
+            match out.last_mut() {
+                Some(last) if last.end == info.range.start => last.end = info.range.end,
+                _ => out.push(info.range.clone()),
+            }
+        }
+        out
+    }
+
+    /// The parameter that flat index `i` belongs to.
+    pub fn at(&self, i: usize) -> Option<&ParamInfo> {
+        self.infos.iter().find(|info| info.range.contains(&i))
     }
 
     /// The 0/1 mask m of PROTOCOL section 4 over the flat buffer: 1 where the parameter's group is
@@ -134,5 +164,21 @@ mod tests {
         let m = p.mask(&[Group::G5]);
         assert_eq!(m, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
         assert_eq!(p.group_ranges(Group::G1), vec![0..6]);
+        assert_eq!(p.at(7).map(|i| i.name.as_str()), Some("b"));
+        assert_eq!(p.at(10), None);
+    }
+
+    #[test]
+    fn ranges_merge_adjacent_parameters_only() {
+        let mut p = ParamStore::new();
+        p.add("a", Group::G1, &[2]);
+        p.add("b", Group::G1, &[3]);
+        p.add("c", Group::G4, &[1]);
+        p.add("d", Group::G5, &[4]);
+        assert_eq!(p.ranges(&[Group::G1]), vec![0..5]);
+        assert_eq!(p.ranges(&[Group::G1, Group::G5]), vec![0..5, 6..10]);
+        assert_eq!(p.ranges(&[Group::G4, Group::G5]), vec![5..10]);
+        assert_eq!(p.ranges_of(&[false, true, false, true]), vec![2..5, 6..10]);
+        assert!(p.ranges(&[Group::G2]).is_empty());
     }
 }

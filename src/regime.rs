@@ -5,7 +5,10 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A fixed trainable subspace: the set of groups whose parameters the optimiser may change.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Deserialising checks it as parsing does: never empty, sorted, no repeats, the name matching
+/// the groups.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "Stored")]
 pub struct Regime {
     /// How the user named it: `R1`..`R5`, or the custom list as given.
     pub name: String,
@@ -56,6 +59,27 @@ impl Regime {
     /// The lowest trainable group: everything below it is a frozen prefix.
     pub fn lowest(&self) -> Group {
         self.trainable[0]
+    }
+}
+
+/// A regime as written in a file, before it is checked.
+#[derive(serde::Deserialize)]
+struct Stored {
+    name: String,
+    trainable: Vec<Group>,
+}
+
+impl TryFrom<Stored> for Regime {
+    type Error = String;
+    fn try_from(s: Stored) -> Result<Regime, String> {
+        let named: Regime = s.name.parse()?;
+        if named.trainable != s.trainable {
+            return Err(format!(
+                "regime `{}` trains {:?}, but the file lists {:?}",
+                s.name, named.trainable, s.trainable
+            ));
+        }
+        Ok(named)
     }
 }
 
@@ -118,6 +142,22 @@ mod tests {
         );
         for bad in ["R0", "R6", "conv4", "", "R1,fc"] {
             assert!(bad.parse::<Regime>().is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn deserialising_checks_the_regime() {
+        for r in [Regime::depth(2), "conv1,head".parse().unwrap()] {
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<Regime>(&json).unwrap(), r);
+        }
+        for bad in [
+            r#"{"name":"R2","trainable":[]}"#,
+            r#"{"name":"","trainable":[]}"#,
+            r#"{"name":"R2","trainable":["G5","G4"]}"#,
+            r#"{"name":"R1","trainable":["G4","G5"]}"#,
+        ] {
+            assert!(serde_json::from_str::<Regime>(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,6 +1,6 @@
-//! `regimebench run` end to end on the real data in ../shared/data: the JSON result, the sanity
-//! target of issue 5, and clear errors for bad flags and missing data; `regimebench bench`'s
-//! table and flag errors.
+//! `regimebench run` end to end on the real data in ../shared/data: the JSON result (the head
+//! layout recorded in full), and clear errors for bad flags and missing data; `regimebench
+//! bench`'s table and flag errors. (The full-MNIST learning targets are in tests/mnist_naive.rs.)
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -121,27 +121,68 @@ fn kmnist_from_its_test_split_says_so() {
 }
 
 #[test]
-fn sanity_full_mnist_r5_learns_each_task() {
-    // Issue 5's target: naive, R5, MNIST order 0, default settings: >= 97% on each task right
-    // after training it.
+fn the_default_global_head_is_recorded_in_full() {
     let Some(data) = shared_data() else { return };
-    let r = run_json(&[
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let (ok, stdout, stderr) = regimebench(&[
         "run",
         "--dataset",
         "mnist",
         "--regime",
-        "R5",
+        "R1",
+        "--order",
+        "2",
+        "--train-per-task",
+        "100",
+        "--test-per-task",
+        "50",
+        "--quiet",
         "--data-dir",
         data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
     ]);
-    for (i, row) in r["accuracy"].as_array().unwrap().iter().enumerate() {
-        let a = row[i].as_f64().unwrap();
-        assert!(
-            a >= 0.97,
-            "task {}: accuracy right after training {a}",
-            i + 1
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("| naive |") && stdout.contains("| global head (1 x 10 outputs) |"),
+        "the summary names the method and the layout: {stdout}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(r["config"]["method"], "naive");
+    assert_eq!(r["config"]["train"]["head"], "global");
+    let h = &r["heads"];
+    assert_eq!(
+        (h["layout"].as_str(), h["classes"].as_u64()),
+        (Some("global"), Some(10))
+    );
+    assert_eq!(
+        (h["layers"].as_u64(), h["outputs_per_layer"].as_u64()),
+        (Some(1), Some(10))
+    );
+    let order: Vec<u64> = r["class_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    for (t, (classes, outputs)) in h["task_classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(h["task_outputs"].as_array().unwrap())
+        .enumerate()
+    {
+        let want = serde_json::json!(order[2 * t..2 * t + 2]);
+        assert_eq!(
+            (classes, outputs),
+            (&want, &want),
+            "task {}: global ids are the outputs",
+            t + 1
         );
     }
+    // 128 * 10 + 10 head scalars on top of the 97,152 of small below the head.
+    assert_eq!(r["parameters"], 97_152 + 1_290);
 }
 
 #[test]
@@ -162,8 +203,25 @@ fn bad_flags_and_missing_data_are_clear_errors() {
         "fc",
     ]);
     assert!(!ok && err.contains("cannot be used with"), "{err}");
-    let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--lr=-1"]);
-    assert!(!ok && err.contains("--lr"), "{err}");
+    for (flag, message) in [
+        ("--lr=-1", "lr must be a positive number, got -1"),
+        ("--lr=NaN", "lr must be a positive number, got NaN"),
+        ("--momentum=1", "momentum must be in [0, 1), got 1"),
+        ("--batch=0", "batch must be at least 1"),
+        ("--epochs=0", "epochs must be at least 1"),
+        ("--threads=0", "threads must be at least 1"),
+        (
+            "--train-per-task=1",
+            "train_per_task 1 is less than the 2 classes",
+        ),
+        (
+            "--preset=cifar",
+            "the cifar preset takes 3x32x32 images, but mnist has 1x28x28",
+        ),
+    ] {
+        let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", flag, "--quiet"]);
+        assert!(!ok && err.contains(message), "{flag}: {err}");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_regimebench"))
         .args(["data", "status"])
         .env("REGIMEBENCH_ISA", "sse9")

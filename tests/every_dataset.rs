@@ -1,15 +1,15 @@
-//! Every dataset in ../shared/data trains under every regime R1..R5 and both head layouts (tiny
+//! Every dataset in ../shared/data trains under every regime R1..R5 and every head layout (tiny
 //! class-balanced subsets: this checks wiring, not accuracy).
 
 use regimebench::data::{self, DataOptions, DatasetId};
+use regimebench::heads::HeadLayout;
 use regimebench::regime::Regime;
 use regimebench::run::{execute_on, RunConfig};
-use regimebench::train::HeadLayout;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[test]
-fn every_dataset_every_regime_both_heads() {
+fn every_dataset_every_regime_every_head_layout() {
     let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
     if !root.join("mnist").is_dir() {
         assert!(
@@ -29,12 +29,21 @@ fn every_dataset_every_regime_both_heads() {
         let mut opts = DataOptions::isolated(&root, &cache);
         opts.train_from_test_split = id == DatasetId::Kmnist;
         let ds = data::load(id, &opts).unwrap_or_else(|e| panic!("{id}: {e}"));
+        if id == DatasetId::Kmnist {
+            // A dataset split with one seed refuses a run of another.
+            let mut other = RunConfig::defaults(id, Regime::depth(1));
+            other.train_from_test_split = true;
+            other.train.seed = 1;
+            let err = execute_on(&other, &ds, &mut |_, _, _, _| {}, Instant::now()).unwrap_err();
+            assert!(err.to_string().contains("split 80/20 with seed 0"), "{err}");
+        }
         let k = id.classes_per_task();
         for d in 1..=5 {
-            for head in [HeadLayout::Shared, HeadLayout::Multi] {
+            for head in HeadLayout::ALL {
                 let mut cfg = RunConfig::defaults(id, Regime::depth(d));
                 cfg.train.head = head;
                 cfg.train.epochs = 1;
+                cfg.train_from_test_split = opts.train_from_test_split;
                 cfg.train_per_task = Some(4 * k);
                 cfg.test_per_task = Some(2 * k);
                 let r = execute_on(&cfg, &ds, &mut |_, _, _, _| {}, Instant::now())
@@ -47,6 +56,7 @@ fn every_dataset_every_regime_both_heads() {
                 );
                 assert!(r.accuracy.iter().flatten().all(|a| (0.0..=1.0).contains(a)));
                 assert_eq!(r.data.train_from_test_split, id == DatasetId::Kmnist);
+                assert_eq!((r.heads.layout, r.heads.classes), (head, id.classes()));
             }
         }
     }

@@ -145,3 +145,11 @@ fn small_matches_pytorch() {
 fn cifar_matches_pytorch() {
     check(Preset::Cifar, "cifar.json.gz");
 }
+
+/// The `global` layout's head: 10 outputs, the cross-entropy over all of them, labels 0..9.
+#[test]
+fn small_with_the_global_head_matches_pytorch() {
+    let g = load("small-global.json");
+    assert_eq!((g.k, g.labels.iter().max()), (10, Some(&9)));
+    check(Preset::Small, "small-global.json");
+}

@@ -418,3 +418,9 @@ fn small_network_gradients() {
 fn cifar_network_gradients() {
     check_network(Preset::Cifar, 10, 2);
 }
+
+/// The `global` layout: `small` with one output per MNIST class, the 10-way cross-entropy.
+#[test]
+fn small_network_with_the_global_head_gradients() {
+    check_network(Preset::Small, 10, 4);
+}

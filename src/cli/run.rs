@@ -1,16 +1,15 @@
 //! The `run` subcommand: flags -> validated `RunConfig` -> one run -> summary and JSON result.
 
-use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use regimebench::data::DatasetId;
+use regimebench::heads::HeadLayout;
 use regimebench::nn::Preset;
 use regimebench::regime::Regime;
-use regimebench::run::{self, MethodKind, RunConfig, RunResult};
-use regimebench::train::HeadLayout;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use regimebench::run::{self, defaults, MethodKind, RunConfig, RunResult};
+use std::path::PathBuf;
 
-/// Flags of `regimebench run`. Unset flags take the protocol's defaults (PROTOCOL section 4).
+/// Flags of `regimebench run`. Unset flags take the protocol's defaults (PROTOCOL section 4), which
+/// live in `regimebench::run::defaults` and `RunConfig::defaults`; the library checks every value.
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
     /// Dataset to split into tasks (5 x 2 classes; CIFAR-100: 10 x 10).
@@ -25,16 +24,19 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "regime", value_parser = parse_groups)]
     trainable: Option<Regime>,
     /// Continual-learning method.
-    #[arg(long, value_enum, default_value = "naive")]
+    #[arg(long, value_enum, default_value_t = MethodKind::Naive)]
     method: MethodKind,
     /// Class order: 0 is the natural order, o >= 1 a permutation seeded by o.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::ORDER)]
     order: u64,
     /// Seed of the init, the shuffles and the subsets.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::SEED)]
     seed: u64,
-    /// One head shared by every task, or one head per task.
-    #[arg(long, value_enum, default_value = "shared")]
+    /// Head layout: `global`, one head over all C classes of the dataset trained with the C-way
+    /// cross-entropy, each task evaluated by arg-max over its own k outputs (the study's
+    /// task-incremental setting); `shared`, one k-way head for every task (classes relabelled);
+    /// `multi`, one k-way head per task (head-only training cannot forget: the control).
+    #[arg(long, value_enum, default_value_t = HeadLayout::default())]
     head: HeadLayout,
     /// Network preset (default: small for the MNIST family, cifar for CIFAR-100).
     #[arg(long, value_enum)]
@@ -43,16 +45,16 @@ pub struct RunArgs {
     #[arg(long)]
     regime_from_first_task: bool,
     /// SGD learning rate eta.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = defaults::LR)]
     lr: f32,
-    /// SGD momentum (masked like the step; 0 = off).
+    /// SGD momentum (masked like the step, restarted at every task; 0 = off).
     #[arg(long, default_value_t = 0.0)]
     momentum: f32,
     /// Weight decay (masked like the step; 0 = off).
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f32,
     /// Minibatch size.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults::BATCH)]
     batch: usize,
     /// Epochs per task (default: 1 for the MNIST family, 5 for CIFAR-100).
     #[arg(long)]
@@ -76,7 +78,8 @@ pub struct RunArgs {
     /// Data root searched first (then $REGIMEBENCH_DATA, the cache, /usr/share/datasets, ../shared/data).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Where to write the JSON result (default: results/<dataset>-<regime>-<method>-o<order>-s<seed>.json).
+    /// Where to write the JSON result (default:
+    /// results/<dataset>-<regime>-<method>-<head>-o<order>-s<seed>.json).
     #[arg(long)]
     out: Option<PathBuf>,
     /// No progress bars.
@@ -93,7 +96,8 @@ fn parse_groups(s: &str) -> Result<Regime, String> {
 }
 
 impl RunArgs {
-    fn config(&self) -> anyhow::Result<RunConfig> {
+    /// The config these flags describe; the library checks it ([`RunConfig::validate`]).
+    fn config(&self) -> RunConfig {
         let regime = self
             .trainable
             .clone()
@@ -107,28 +111,11 @@ impl RunArgs {
             cfg.train.preset = p;
         }
         cfg.train.regime_from_first_task = self.regime_from_first_task;
-        anyhow::ensure!(
-            self.lr.is_finite() && self.lr > 0.0,
-            "--lr must be a positive number, got {}",
-            self.lr
-        );
-        anyhow::ensure!(
-            (0.0..1.0).contains(&self.momentum),
-            "--momentum must be in [0, 1), got {}",
-            self.momentum
-        );
-        anyhow::ensure!(
-            self.weight_decay >= 0.0,
-            "--weight-decay must be >= 0, got {}",
-            self.weight_decay
-        );
         cfg.train.sgd.lr = self.lr;
         cfg.train.sgd.momentum = self.momentum;
         cfg.train.sgd.weight_decay = self.weight_decay;
-        anyhow::ensure!(self.batch >= 1, "--batch must be at least 1");
         cfg.train.batch = self.batch;
         if let Some(e) = self.epochs {
-            anyhow::ensure!(e >= 1, "--epochs must be at least 1");
             cfg.train.epochs = e;
         }
         cfg.train.cache_prefix = !self.no_prefix_cache;
@@ -136,20 +123,18 @@ impl RunArgs {
         cfg.test_per_task = self.test_per_task;
         cfg.train_from_test_split = self.train_from_test_split;
         if let Some(t) = self.threads {
-            anyhow::ensure!(t >= 1, "--threads must be at least 1");
             cfg.threads = t;
         }
         cfg.data_dir = self.data_dir.clone();
-        Ok(cfg)
+        cfg
     }
 
     fn out_path(&self, cfg: &RunConfig) -> PathBuf {
         self.out.clone().unwrap_or_else(|| {
             let regime = cfg.train.regime.name.replace(',', "+");
-            let method = format!("{:?}", cfg.method).to_lowercase();
             PathBuf::from(format!(
-                "results/{}-{regime}-{method}-o{}-s{}.json",
-                cfg.dataset, cfg.order, cfg.train.seed
+                "results/{}-{regime}-{}-{}-o{}-s{}.json",
+                cfg.dataset, cfg.method, cfg.train.head, cfg.order, cfg.train.seed
             ))
         })
     }
@@ -157,7 +142,7 @@ impl RunArgs {
 
 /// Runs one configuration, prints its summary and writes its JSON result atomically.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let cfg = args.config()?;
+    let cfg = args.config();
     let out = args.out_path(&cfg);
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -187,7 +172,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let result = run::execute(&cfg, &mut progress)?;
     bar.finish_and_clear();
     print_summary(&result);
-    write_atomically(&out, &serde_json::to_vec_pretty(&result)?)?;
+    run::write_atomically(&out, &serde_json::to_vec_pretty(&result)?)?;
     println!("result: {}", out.display());
     Ok(())
 }
@@ -195,13 +180,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 fn print_summary(r: &RunResult) {
     let c = &r.config;
     println!(
-        "{} | regime {} | {:?} | order {} | seed {} | {} heads | isa {} | {:.1} s",
+        "{} | regime {} | {} | order {} | seed {} | {} head ({} x {} outputs) | isa {} | {:.1} s",
         c.dataset,
         c.train.regime,
         c.method,
         c.order,
         c.train.seed,
-        format!("{:?}", c.train.head).to_lowercase(),
+        r.heads.layout,
+        r.heads.layers,
+        r.heads.outputs_per_layer,
         r.isa,
         r.wall_seconds
     );
@@ -231,28 +218,4 @@ fn print_summary(r: &RunResult) {
         u.join(" "),
         r.update_norms.drift.unwrap_or(0.0)
     );
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, fsync, rename: a
-/// killed run never leaves a partial result that looks finished.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("result")
-    ));
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
 }

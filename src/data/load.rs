@@ -77,6 +77,8 @@ pub struct Provenance {
     pub files: Vec<FileCheck>,
     /// True if train and test are a seeded 80/20 split of the official test split.
     pub train_from_test_split: bool,
+    /// The seed of that split (a run of another seed must load the dataset again).
+    pub split_seed: Option<u64>,
     /// Sentences for reports ("train is a seeded 80/20 split of ...", checksum warnings).
     pub notes: Vec<String>,
 }
@@ -166,6 +168,7 @@ pub fn load(id: DatasetId, opts: &DataOptions) -> Result<Dataset, DataError> {
         found_via: found.origin.unwrap_or("").to_string(),
         files: checks,
         train_from_test_split: opts.train_from_test_split,
+        split_seed: opts.train_from_test_split.then_some(opts.seed),
         notes,
     };
     Ok(Dataset {

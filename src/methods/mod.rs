@@ -1,10 +1,12 @@
 //! Continual-learning methods: one trait with a hook per moment of the training loop, each a
 //! default no-op, and one file per method. Every hook gets only the values it needs.
 
+pub mod gem;
 mod naive;
 
 pub use naive::Naive;
 
+use crate::heads::{Heads, TaskHead};
 use crate::params::{Group, ParamStore};
 use std::ops::Range;
 
@@ -12,8 +14,18 @@ use std::ops::Range;
 pub struct TaskInfo<'a> {
     /// 0-based task index.
     pub task: usize,
-    /// The trainable ranges of the flat parameter buffer during this task (the mask m).
+    /// The trainable ranges of the flat parameter buffer during this task (the mask m): the
+    /// regime's groups, and of G5 only this task's head layer.
     pub trainable: &'a [Range<usize>],
+    /// The run's head layout: every task's head (`heads.of(j)`), for methods that look back.
+    pub heads: &'a Heads,
+}
+
+impl TaskInfo<'_> {
+    /// "The task's head" of PROTOCOL section 3: its head layer and its k outputs in it.
+    pub fn head(&self) -> TaskHead<'_> {
+        self.heads.of(self.task)
+    }
 }
 
 /// The input of one training step, as the network saw it: with the frozen-prefix cache, `x` is the
@@ -22,8 +34,6 @@ pub struct StepInput<'a> {
     pub from: Group,
     pub x: &'a [f32],
     pub shape: &'a [usize],
-    /// The head this task trains.
-    pub head: usize,
 }
 
 /// A continual-learning method of PROTOCOL section 5, plugged into [`crate::train`]'s loop.
@@ -33,13 +43,10 @@ pub struct StepInput<'a> {
 /// add a penalty's gradient, project as GEM does) and `after_step` (a proximal correction of θ, SI's
 /// path integral); `end_task` (Fisher, anchors, memories).
 pub trait Method: Send {
-    /// The name recorded in results (`naive`, `ewc`, ...).
-    fn name(&self) -> &'static str;
-
     fn begin_task(&mut self, _task: &TaskInfo, _params: &ParamStore) {}
 
-    /// An extra loss on this step's logits `[B, k]`: its value and its gradient with respect to
-    /// the logits.
+    /// An extra loss on this step's logits `[B, width]` (the task's head layer): its value and its
+    /// gradient with respect to those logits.
     fn logits_loss(
         &mut self,
         _task: &TaskInfo,

@@ -6,8 +6,4 @@ use super::Method;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Naive;
 
-impl Method for Naive {
-    fn name(&self) -> &'static str {
-        "naive"
-    }
-}
+impl Method for Naive {}

@@ -3,6 +3,7 @@
 
 mod init;
 
+use crate::heads::Heads;
 use crate::params::{Group, ParamId, ParamStore};
 use crate::tape::{NodeId, Tape};
 
@@ -19,6 +20,16 @@ pub enum Preset {
 }
 
 impl Preset {
+    pub const ALL: [Preset; 2] = [Preset::Small, Preset::Cifar];
+
+    /// The name used on the command line, in results and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Small => "small",
+            Preset::Cifar => "cifar",
+        }
+    }
+
     /// `(channels, height, width)` of the input.
     pub fn input_chw(self) -> (usize, usize, usize) {
         match self {
@@ -56,6 +67,12 @@ impl Preset {
     }
 }
 
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A conv/fc layer's weight and bias.
 #[derive(Clone, Copy, Debug)]
 pub struct Layer {
@@ -63,24 +80,24 @@ pub struct Layer {
     pub b: ParamId,
 }
 
-/// The five-group CNN. With `heads > 1` (the `multi` head layout) each task has its own G5 head.
+/// The five-group CNN. With several head layers (the `multi` layout) each task has its own G5 head.
 #[derive(Clone, Debug)]
 pub struct Cnn {
     pub preset: Preset,
-    /// Outputs per head (classes per task).
-    pub k: usize,
+    /// Outputs per head layer ([`crate::heads::Heads::width`]: C under `global`, k otherwise).
+    pub width: usize,
     convs: [Layer; 3],
     fc: Layer,
     heads: Vec<Layer>,
 }
 
 impl Cnn {
-    /// Adds the network's parameters (zeros) to `params`, in the order G1..G5. Names and layouts
-    /// are PyTorch's: `conv{1,2,3}.{w,b}` (OIHW), `fc.{w,b}`, `head.{w,b}` (`head{t}.*` with
-    /// several heads), linear weights `[out, in]`.
-    pub fn new(preset: Preset, k: usize, heads: usize, params: &mut ParamStore) -> Self {
+    /// Adds the network's parameters (zeros) to `params`, in the order G1..G5, with `heads` head
+    /// layers of `width` outputs each. Names and layouts are PyTorch's: `conv{1,2,3}.{w,b}` (OIHW),
+    /// `fc.{w,b}`, `head.{w,b}` (`head{t}.*` with several heads), linear weights `[out, in]`.
+    pub fn new(preset: Preset, width: usize, heads: usize, params: &mut ParamStore) -> Self {
         assert!(
-            k >= 1 && heads >= 1,
+            width >= 1 && heads >= 1,
             "a network needs at least one head of at least one output"
         );
         let (c0, _, _) = preset.input_chw();
@@ -108,22 +125,40 @@ impl Cnn {
                     format!("head{t}")
                 };
                 Layer {
-                    w: params.add(&format!("{name}.w"), Group::G5, &[k, hdim]),
-                    b: params.add(&format!("{name}.b"), Group::G5, &[k]),
+                    w: params.add(&format!("{name}.w"), Group::G5, &[width, hdim]),
+                    b: params.add(&format!("{name}.b"), Group::G5, &[width]),
                 }
             })
             .collect();
         Cnn {
             preset,
-            k,
+            width,
             convs,
             fc,
             heads,
         }
     }
 
+    /// A network for `heads` (one head layer per [`Heads::layers`], each [`Heads::width`] wide).
+    pub fn for_heads(preset: Preset, heads: &Heads, params: &mut ParamStore) -> Self {
+        Cnn::new(preset, heads.width(), heads.layers(), params)
+    }
+
     pub fn heads(&self) -> usize {
         self.heads.len()
+    }
+
+    /// Per parameter (indexed like [`ParamStore::ids`]), whether a task training head layer
+    /// `head` under a regime of groups `trainable` trains it: its group is trainable, and of G5
+    /// only that task's head layer (another task's head is neither stepped nor decayed).
+    pub fn trainable(&self, p: &ParamStore, trainable: &[Group], head: usize) -> Vec<bool> {
+        let own = self.heads[head];
+        p.ids()
+            .map(|id| {
+                let g = p.info(id).group;
+                trainable.contains(&g) && (g != Group::G5 || id == own.w || id == own.b)
+            })
+            .collect()
     }
 
     /// Every layer with the gain of its init: Kaiming (√2) for conv and hidden fc, the head's
@@ -136,7 +171,7 @@ impl Cnn {
             .chain(self.heads.iter().map(|l| (*l, false)))
     }
 
-    /// Logits `[N, k]` of head `head` for the input node `x` `[N, C, H, W]`.
+    /// Logits `[N, width]` of head layer `head` for the input node `x` `[N, C, H, W]`.
     pub fn forward(&self, tape: &mut Tape, p: &ParamStore, x: NodeId, head: usize) -> NodeId {
         self.forward_from(tape, p, Group::G1, x, head)
     }

@@ -1,8 +1,10 @@
-//! The result of one run, as written to its JSON file: config, data provenance, the accuracy
-//! matrix, every metric of PROTOCOL section 6, update norms, times and versions.
+//! The result of one run, as written to its JSON file: config, data provenance, the head layout,
+//! the accuracy matrix, every metric of PROTOCOL section 6, update norms, times and versions.
 
 use super::RunConfig;
 use crate::data::{Dataset, Provenance, TaskSplit};
+use crate::error::{Error, Result};
+use crate::heads::{HeadLayout, Heads};
 use crate::metrics::{self, AccuracyMatrix, AccuracySummary, GroupUpdateNorms, UpdateNorms};
 use crate::params::{Group, ParamStore};
 use crate::train::Trained;
@@ -10,6 +12,23 @@ use serde::{Deserialize, Serialize};
 
 /// Per-group update norms (G1..G5).
 pub type GroupNorms = Vec<GroupUpdateNorms>;
+
+/// The head layout a run used, in full: a layout with this much at stake is recorded in every
+/// result (PROTOCOL section 3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadsRecord {
+    pub layout: HeadLayout,
+    /// C: the classes of the dataset.
+    pub classes: usize,
+    /// Head layers in the network (one per task under `multi`).
+    pub layers: usize,
+    /// Outputs per head layer (C under `global`, k otherwise).
+    pub outputs_per_layer: usize,
+    /// Per task, its classes' global ids: local label j of task t is `task_classes[t][j]`.
+    pub task_classes: Vec<Vec<u16>>,
+    /// Per task, the outputs of its head layer that are "the task's head".
+    pub task_outputs: Vec<Vec<usize>>,
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunResult {
@@ -24,9 +43,13 @@ pub struct RunResult {
     pub norm_std: Vec<f64>,
     /// The class order: task t holds `class_order[t*k .. (t+1)*k]`.
     pub class_order: Vec<u16>,
+    pub heads: HeadsRecord,
+    /// Scalars in the network (every head layer included).
+    pub parameters: usize,
     pub train_images_per_task: Vec<usize>,
     pub test_images_per_task: Vec<usize>,
-    /// `accuracy[i][j]`: test accuracy on task j+1 after training task i+1.
+    /// `accuracy[i][j]`: test accuracy on task j+1 after training task i+1 (the upper triangle,
+    /// tasks not trained yet, included).
     pub accuracy: Vec<Vec<f64>>,
     pub summary: AccuracySummary,
     pub update_norms: UpdateNorms,
@@ -41,19 +64,21 @@ impl RunResult {
         cfg: &RunConfig,
         ds: &Dataset,
         split: &TaskSplit,
+        heads: &Heads,
         p: &ParamStore,
         t: Trained,
         wall: f64,
-    ) -> Self {
-        let matrix = AccuracyMatrix::from_rows(t.acc.clone()).expect("one row and column per task");
+    ) -> Result<Self> {
+        let matrix = AccuracyMatrix::from_rows(t.acc.clone()).map_err(Error::Metrics)?;
+        // Each group's parameters are contiguous (added G1..G5): one span per group.
         let groups: Vec<(&str, std::ops::Range<usize>)> = Group::ALL
             .iter()
-            .map(|&g| {
-                let r = p.group_ranges(g);
-                (g.name(), r[0].start..r[r.len() - 1].end)
+            .filter_map(|&g| {
+                let r = p.ranges(&[g]);
+                Some((g.name(), r.first()?.start..r.last()?.end))
             })
             .collect();
-        RunResult {
+        Ok(RunResult {
             regimebench_version: env!("CARGO_PKG_VERSION").to_string(),
             isa: regimebench_kernels::active_isa().to_string(),
             config: cfg.clone(),
@@ -61,6 +86,17 @@ impl RunResult {
             norm_mean: ds.norm.mean.clone(),
             norm_std: ds.norm.std.clone(),
             class_order: split.perm.clone(),
+            heads: HeadsRecord {
+                layout: heads.layout(),
+                classes: ds.id.classes(),
+                layers: heads.layers(),
+                outputs_per_layer: heads.width(),
+                task_classes: split.tasks.iter().map(|t| t.classes.clone()).collect(),
+                task_outputs: (0..heads.tasks())
+                    .map(|j| heads.of(j).outputs.to_vec())
+                    .collect(),
+            },
+            parameters: p.len(),
             train_images_per_task: split.tasks.iter().map(|t| t.train.len()).collect(),
             test_images_per_task: split.tasks.iter().map(|t| t.test.len()).collect(),
             accuracy: t.acc,
@@ -70,6 +106,6 @@ impl RunResult {
             steps_per_task: t.steps,
             train_seconds_per_task: t.train_seconds,
             wall_seconds: wall,
-        }
+        })
     }
 }

@@ -24,8 +24,11 @@ impl TaskSource for DatasetTasks<'_> {
     fn n_tasks(&self) -> usize {
         self.split.tasks.len()
     }
-    fn classes_per_task(&self) -> usize {
-        self.ds.id.classes_per_task()
+    fn n_classes(&self) -> usize {
+        self.ds.id.classes()
+    }
+    fn task_classes(&self, task: usize) -> Vec<u16> {
+        self.split.tasks[task].classes.clone()
     }
     fn image_chw(&self) -> (usize, usize, usize) {
         (

@@ -61,10 +61,17 @@ impl Tape {
     /// A tape on which the parameters of the groups in `trainable` get gradients and all others
     /// are frozen.
     pub fn new(params: &ParamStore, trainable: &[Group]) -> Self {
-        let trainable = params
-            .ids()
-            .map(|id| trainable.contains(&params.info(id).group))
-            .collect();
+        Tape::with_trainable(
+            params
+                .ids()
+                .map(|id| trainable.contains(&params.info(id).group))
+                .collect(),
+        )
+    }
+
+    /// A tape on which exactly the parameters flagged in `trainable` (indexed like
+    /// [`ParamStore::ids`]) get gradients.
+    pub fn with_trainable(trainable: Vec<bool>) -> Self {
         Tape {
             nodes: Vec::new(),
             trainable,
@@ -128,8 +135,8 @@ impl Tape {
     }
 
     /// Back-propagates from a scalar `loss` node: writes ∂loss/∂θ into `grads` (laid out like
-    /// `params.flat()`) for every trainable parameter the loss depends on; every other entry of
-    /// `grads` is left as it was.
+    /// `params.flat()`) for every trainable parameter, zero for those the loss does not reach (no
+    /// stale value survives a step); the entries of frozen parameters are left as they were.
     pub fn backward(&self, loss: NodeId, params: &ParamStore, grads: &mut [f32]) -> NodeGrads {
         assert_eq!(
             self.value(loss).len(),
@@ -142,7 +149,7 @@ impl Tape {
     }
 
     /// Back-propagates `L = Σ_s ⟨seed_s, value(node_s)⟩` from any nodes at once: each seed is a
-    /// node and ∂L/∂(that node's value). A loss node seeded with `[1.0]` plus a logits node
+    /// node and ∂L/∂(that node's value); `grads` as in [`Tape::backward`]. A loss node seeded with `[1.0]` plus a logits node
     /// seeded with an extra term's gradient (LwF's distillation) is one backward pass.
     pub fn backward_with(
         &self,
@@ -184,6 +191,11 @@ impl Tape {
             };
             for (input, dx) in ops::backward(self, NodeId(i), dy, &mut sink) {
                 self.accumulate(&mut g[input.0], dx);
+            }
+        }
+        for id in params.ids() {
+            if self.trainable[id.0] && !written[id.0] {
+                grads[params.info(id).range.clone()].fill(0.0);
             }
         }
         NodeGrads { inputs: g, reached }
@@ -286,5 +298,26 @@ mod tests {
             tape.backward(l, &p, &mut grads);
         }
         assert!(sizes[2..].iter().all(|&n| n == sizes[2]), "{sizes:?}");
+    }
+
+    /// A trainable parameter that the loss does not reach gets a zero gradient, not the stale
+    /// value of an earlier step; a frozen one's entry is left alone.
+    #[test]
+    fn unreached_trainable_gradients_are_zeroed_and_frozen_ones_left_alone() {
+        let mut p = ParamStore::new();
+        let (w, b) = (p.add("w", Group::G4, &[2, 2]), p.add("b", Group::G4, &[2]));
+        let unused = p.add("unused", Group::G5, &[3]);
+        let frozen = p.add("frozen", Group::G1, &[1]);
+        let mut grads = vec![9.0; p.len()];
+        let mut tape = Tape::new(&p, &[Group::G4, Group::G5]);
+        let x = tape.input(Tensor::new(&[1, 2], vec![1.0, 2.0]));
+        let z = tape.linear(&p, x, w, b);
+        let l = tape.softmax_xent(z, &[0]);
+        tape.backward(l, &p, &mut grads);
+        assert_eq!(&grads[p.info(unused).range.clone()], &[0.0; 3]);
+        assert_eq!(&grads[p.info(frozen).range.clone()], &[9.0]);
+        assert!(grads[p.info(w).range.clone()]
+            .iter()
+            .all(|&g| g != 9.0 && g != 0.0));
     }
 }

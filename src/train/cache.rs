@@ -1,11 +1,11 @@
 //! Frozen-prefix caching: the output of the frozen groups below the lowest trainable one is a fixed
 //! function of the image, so it is computed once per image and each step trains only the suffix.
 
+use super::batch::Inputs;
 use super::source::{Part, TaskSource};
 use crate::nn::Cnn;
 use crate::params::{Group, ParamStore};
 use crate::tape::Tape;
-use crate::tensor::Tensor;
 
 /// Images per forward pass while filling the cache (any size gives the same features).
 const FILL_BATCH: usize = 64;
@@ -30,18 +30,16 @@ impl PrefixCache {
         part: Part,
         from: Group,
     ) -> Self {
-        let n = src.len(task, part);
-        let (c, h, w) = src.image_chw();
+        let images = Inputs::Images { src, task, part };
+        let n = images.len();
         let mut tape = Tape::new(p, &[]);
         let (mut features, mut labels, mut feature_shape) =
             (Vec::new(), Vec::with_capacity(n), Vec::new());
         let positions: Vec<usize> = (0..n).collect();
         for chunk in positions.chunks(FILL_BATCH) {
-            let mut x = vec![0.0; chunk.len() * c * h * w];
-            let mut y = vec![0; chunk.len()];
-            src.fill(task, part, chunk, &mut x, &mut y);
             tape.clear();
-            let xi = tape.input(Tensor::new(&[chunk.len(), c, h, w], x));
+            let (x, y) = images.batch(chunk, tape.take_buffer(0));
+            let xi = tape.input(x);
             let out = Group::ALL[..from.index()]
                 .iter()
                 .fold(xi, |hid, &g| net.group_forward(&mut tape, p, g, hid, 0));
@@ -57,18 +55,21 @@ impl PrefixCache {
         }
     }
 
-    /// The cached features of `positions` as a batch tensor, and their labels.
-    pub fn gather(&self, positions: &[usize]) -> (Tensor, Vec<u32>) {
+    /// Number of cached inputs.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Appends the cached features of `positions` to `x` and writes their labels into `y`.
+    pub(super) fn gather(&self, positions: &[usize], x: &mut Vec<f32>, y: &mut [u32]) {
         let d: usize = self.feature_shape.iter().product();
-        let mut x = Vec::with_capacity(positions.len() * d);
-        for &i in positions {
+        for (&i, y) in positions.iter().zip(y) {
             x.extend_from_slice(&self.features[i * d..(i + 1) * d]);
+            *y = self.labels[i];
         }
-        let mut shape = vec![positions.len()];
-        shape.extend_from_slice(&self.feature_shape);
-        (
-            Tensor::new(&shape, x),
-            positions.iter().map(|&i| self.labels[i]).collect(),
-        )
     }
 }

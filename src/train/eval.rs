@@ -1,12 +1,13 @@
 //! Test accuracy of the current parameters on one task, from the images or from their cached
-//! frozen-prefix features.
+//! frozen-prefix features: arg-max over the task's own k outputs (PROTOCOL section 3).
 
+use super::batch::Inputs;
 use super::cache::PrefixCache;
 use super::source::{Part, TaskSource};
+use crate::heads::TaskHead;
 use crate::nn::Cnn;
 use crate::params::{Group, ParamStore};
 use crate::tape::Tape;
-use crate::tensor::Tensor;
 
 /// Images per forward pass during evaluation.
 const EVAL_BATCH: usize = 256;
@@ -15,19 +16,21 @@ const EVAL_BATCH: usize = 256;
 /// its images each time.
 const MAX_FEATURES_PER_TASK: usize = 1 << 24;
 
-/// Fraction of task `task`'s test images whose arg-max logit of head `head` is the label
-/// (ties go to the lowest class index).
-pub fn accuracy(net: &Cnn, p: &ParamStore, src: &dyn TaskSource, task: usize, head: usize) -> f64 {
-    let n = src.len(task, Part::Test);
-    let (c, h, w) = src.image_chw();
-    let positions: Vec<usize> = (0..n).collect();
-    let batches = positions.chunks(EVAL_BATCH).map(|chunk| {
-        let mut x = vec![0.0; chunk.len() * c * h * w];
-        let mut y = vec![0; chunk.len()];
-        src.fill(task, Part::Test, chunk, &mut x, &mut y);
-        (Tensor::new(&[chunk.len(), c, h, w], x), y)
-    });
-    fraction_correct(net, p, Group::G1, head, n, batches)
+/// Fraction of task `task`'s test images whose prediction under `head` (arg-max over the task's
+/// outputs, ties to the lowest class) is their label.
+pub fn accuracy(
+    net: &Cnn,
+    p: &ParamStore,
+    src: &dyn TaskSource,
+    task: usize,
+    head: TaskHead,
+) -> f64 {
+    let images = Inputs::Images {
+        src,
+        task,
+        part: Part::Test,
+    };
+    fraction_correct(net, p, images, head)
 }
 
 /// Test accuracies that keep each task's test features at the input of group `from`: once the
@@ -52,23 +55,23 @@ impl TestFeatures {
         }
     }
 
-    /// [`accuracy`] of task `task` under head `head`.
+    /// [`accuracy`] of task `task` under `head`.
     pub fn accuracy(
         &mut self,
         net: &Cnn,
         p: &ParamStore,
         src: &dyn TaskSource,
         task: usize,
-        head: usize,
+        head: TaskHead,
     ) -> f64 {
         let n = src.len(task, Part::Test);
         let floats = n.saturating_mul(net.preset.group_input_len(self.from));
         if self.from == Group::G1 || floats > MAX_FEATURES_PER_TASK {
             return accuracy(net, p, src, task, head);
         }
-        let prefix: Vec<f32> = Group::ALL[..self.from.index()]
-            .iter()
-            .flat_map(|&g| p.group_ranges(g))
+        let prefix: Vec<f32> = p
+            .ranges(&Group::ALL[..self.from.index()])
+            .into_iter()
             .flat_map(|r| p.flat()[r].iter().copied())
             .collect();
         let same = |a: &[f32], b: &[f32]| {
@@ -81,34 +84,23 @@ impl TestFeatures {
         let from = self.from;
         let cache = self.tasks[task]
             .get_or_insert_with(|| PrefixCache::build(net, p, src, task, Part::Test, from));
-        let positions: Vec<usize> = (0..n).collect();
-        let batches = positions
-            .chunks(EVAL_BATCH)
-            .map(|chunk| cache.gather(chunk));
-        fraction_correct(net, p, from, head, n, batches)
+        fraction_correct(net, p, Inputs::Cached(cache), head)
     }
 }
 
-/// The fraction of `n` images, given as batches of group `from`'s input and labels, whose arg-max
-/// logit of head `head` is the label.
-fn fraction_correct(
-    net: &Cnn,
-    p: &ParamStore,
-    from: Group,
-    head: usize,
-    n: usize,
-    batches: impl Iterator<Item = (Tensor, Vec<u32>)>,
-) -> f64 {
+/// The fraction of `inputs` whose prediction under `head` is their label.
+fn fraction_correct(net: &Cnn, p: &ParamStore, inputs: Inputs, head: TaskHead) -> f64 {
+    let n = inputs.len();
     let mut tape = Tape::new(p, &[]);
     let mut correct = 0usize;
-    for (x, y) in batches {
+    let positions: Vec<usize> = (0..n).collect();
+    for chunk in positions.chunks(EVAL_BATCH) {
         tape.clear();
+        let (x, y) = inputs.batch(chunk, tape.take_buffer(0));
         let xi = tape.input(x);
-        let z = net.forward_from(&mut tape, p, from, xi, head);
-        let k = net.k;
-        for (row, &label) in tape.value(z).chunks_exact(k).zip(&y) {
-            let best = (1..k).fold(0, |b, j| if row[j] > row[b] { j } else { b });
-            correct += usize::from(best == label as usize);
+        let z = net.forward_from(&mut tape, p, inputs.from(), xi, head.layer);
+        for (row, &label) in tape.value(z).chunks_exact(net.width).zip(&y) {
+            correct += usize::from(head.predict(row) == label as usize);
         }
     }
     if n == 0 {

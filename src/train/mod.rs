@@ -1,36 +1,29 @@
 //! The task-incremental training loop of PROTOCOL sections 4-5: one loop, every method hook in
 //! sight, the accuracy matrix filled after each task.
 
+mod batch;
 mod cache;
 mod eval;
+mod guard;
 mod source;
 
+pub use batch::Inputs;
 pub use cache::PrefixCache;
 pub use eval::{accuracy, TestFeatures};
+pub use guard::{Diverged, NonFinite};
 pub use source::{Part, TaskSource};
 
+use crate::error::{Error, Result};
+use crate::heads::{HeadLayout, Heads};
 use crate::methods::{Method, StepInput, TaskInfo};
 use crate::nn::{Cnn, Preset};
 use crate::optim::{Sgd, SgdConfig};
 use crate::params::{Group, ParamStore};
 use crate::regime::Regime;
 use crate::tape::Tape;
-use crate::tensor::Tensor;
+use guard::{non_finite_in, Frozen};
 use rand::seq::SliceRandom;
-use std::ops::Range;
 use std::time::Instant;
-
-/// Head layout of PROTOCOL section 3.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum HeadLayout {
-    /// One k-way head used by every task (default).
-    Shared,
-    /// One k-way head per task.
-    Multi,
-}
 
 /// Everything the loop needs besides the data and the method.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -48,14 +41,18 @@ pub struct TrainConfig {
     pub cache_prefix: bool,
 }
 
-/// A non-finite loss: the run stops here.
-#[derive(Debug, thiserror::Error)]
-#[error("training diverged: loss {loss} at task {task} (1-based), epoch {epoch}, step {step} of the task")]
-pub struct Diverged {
-    pub task: usize,
-    pub epoch: usize,
-    pub step: usize,
-    pub loss: f32,
+impl TrainConfig {
+    /// Every field within its range; [`train`] calls it before anything runs.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        if self.batch == 0 {
+            return bad("batch must be at least 1".into());
+        }
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        self.sgd.validate().map_err(Error::Config)
+    }
 }
 
 /// What a run produced: the accuracy matrix and the parameters after each task.
@@ -73,7 +70,12 @@ pub struct Trained {
 /// Called after every step with (task, step within the task, steps in the task, loss).
 pub type Progress<'a> = &'a mut (dyn FnMut(usize, usize, usize, f32) + Send);
 
-/// Trains `net` (parameters `p`, already initialised) on every task of `src` in order.
+/// Trains `net` (parameters `p`, already initialised, made by [`Cnn::for_heads`] for `cfg.head`
+/// on `src`) on every task of `src` in order.
+///
+/// Per task the trainable set is the regime's groups (all of them in task 1 unless
+/// `regime_from_first_task`), and of G5 only the task's head layer; the SGD state (momentum) starts
+/// afresh. A non-finite loss, g̃ or θ stops the run with [`Diverged`].
 pub fn train(
     cfg: &TrainConfig,
     net: &Cnn,
@@ -81,10 +83,10 @@ pub fn train(
     src: &dyn TaskSource,
     method: &mut dyn Method,
     progress: Progress,
-) -> Result<Trained, Diverged> {
-    let t_count = src.n_tasks();
-    let (c, h, w) = src.image_chw();
-    let mut sgd = Sgd::new(cfg.sgd, p.len());
+) -> Result<Trained> {
+    cfg.validate()?;
+    let heads = heads_for(cfg, net, src)?;
+    let t_count = heads.tasks();
     let mut grads = vec![0.0; p.len()];
     // The prefix that the regime freezes once its tasks start: test images go through it once per
     // run (kept bit-identical to recomputing; see `TestFeatures`).
@@ -106,25 +108,37 @@ pub fn train(
         } else {
             cfg.regime.clone()
         };
-        let trainable: Vec<Range<usize>> = regime
-            .trainable
-            .iter()
-            .flat_map(|&g| p.group_ranges(g))
-            .collect();
-        let head = head_of(cfg.head, task);
+        let head = heads.of(task);
+        let flags = net.trainable(p, &regime.trainable, head.layer);
+        let trainable = p.ranges_of(&flags);
+        let frozen = Frozen::new(
+            p.flat(),
+            p.ranges_of(&flags.iter().map(|f| !f).collect::<Vec<_>>()),
+        );
         let info = TaskInfo {
             task,
             trainable: &trainable,
+            heads: &heads,
         };
         let started = Instant::now();
         // Entries of groups frozen now may hold the last task's gradient: no method may see them.
         grads.fill(0.0);
         method.begin_task(&info, p);
+        frozen.check_theta(p.flat(), "begin_task");
+        let mut sgd = Sgd::new(cfg.sgd, p.len());
         let cache = (cfg.cache_prefix && regime.lowest() > Group::G1)
             .then(|| PrefixCache::build(net, p, src, task, Part::Train, regime.lowest()));
-        let n = src.len(task, Part::Train);
+        let inputs = match &cache {
+            Some(cache) => Inputs::Cached(cache),
+            None => Inputs::Images {
+                src,
+                task,
+                part: Part::Train,
+            },
+        };
+        let n = inputs.len();
         let steps_per_epoch = n.div_ceil(cfg.batch);
-        let mut tape = Tape::new(p, &regime.trainable);
+        let mut tape = Tape::with_trainable(flags);
         let mut positions: Vec<usize> = (0..n).collect();
         let mut before = Vec::new();
         let mut step = 0;
@@ -135,34 +149,26 @@ pub fn train(
                 &[cfg.seed, task as u64, epoch as u64],
             ));
             for batch in positions.chunks(cfg.batch) {
-                tape.clear();
-                let (input, from, y) = match &cache {
-                    Some(cache) => {
-                        let (feats, y) = cache.gather(batch);
-                        (tape.input(feats), cache.from, y)
-                    }
-                    None => {
-                        let mut x = tape.take_buffer(batch.len() * c * h * w);
-                        let mut y = vec![0; batch.len()];
-                        src.fill(task, Part::Train, batch, &mut x, &mut y);
-                        (
-                            tape.input(Tensor::new(&[batch.len(), c, h, w], x)),
-                            Group::G1,
-                            y,
-                        )
-                    }
+                let place = |what| Diverged {
+                    task: task + 1,
+                    epoch: epoch + 1,
+                    step: step + 1,
+                    what,
                 };
-                let logits = net.forward_from(&mut tape, p, from, input, head);
-                let loss_node = tape.softmax_xent(logits, &y);
+                tape.clear();
+                let (x, labels) = inputs.batch(batch, tape.take_buffer(0));
+                let targets: Vec<u32> = labels.iter().map(|&l| head.target(l)).collect();
+                let input = tape.input(x);
+                let logits = net.forward_from(&mut tape, p, inputs.from(), input, head.layer);
+                let loss_node = tape.softmax_xent(logits, &targets);
                 let mut one = tape.take_buffer(1);
                 one[0] = 1.0;
                 let mut seeds = vec![(loss_node, one)];
                 let mut loss = tape.value(loss_node)[0];
                 let step_input = StepInput {
-                    from,
+                    from: inputs.from(),
                     x: tape.value(input),
                     shape: tape.shape(input),
-                    head,
                 };
                 if let Some((extra, dlogits)) =
                     method.logits_loss(&info, &step_input, tape.value(logits))
@@ -171,42 +177,63 @@ pub fn train(
                     seeds.push((logits, dlogits));
                 }
                 if !loss.is_finite() {
-                    return Err(Diverged {
-                        task: task + 1,
-                        epoch: epoch + 1,
-                        step: step + 1,
-                        loss,
-                    });
+                    return Err(place(NonFinite::Loss(loss)).into());
                 }
                 tape.backward_with(seeds, p, &mut grads);
                 method.adjust_grads(&info, p, &mut grads);
+                frozen.check_grads(&grads, "adjust_grads");
+                if let Some(param) = non_finite_in(p, &grads, &trainable) {
+                    return Err(place(NonFinite::Gradient { param }).into());
+                }
                 if method.wants_step_delta() {
                     before.clear();
                     before.extend_from_slice(p.flat());
                 }
                 sgd.step(p.flat_mut(), &grads, &trainable);
                 method.after_step(&info, &before, p.flat_mut(), &grads);
+                frozen.check_theta(p.flat(), "after_step");
+                if let Some(param) = non_finite_in(p, p.flat(), &trainable) {
+                    return Err(place(NonFinite::Parameter { param }).into());
+                }
                 step += 1;
                 progress(task, step, steps_per_epoch * cfg.epochs, loss);
             }
         }
         method.end_task(&info, p);
+        frozen.check_theta(p.flat(), "end_task");
         out.train_seconds.push(started.elapsed().as_secs_f64());
         out.steps.push(step);
         out.theta_star.push(p.flat().to_vec());
         out.acc.push(
             (0..t_count)
-                .map(|j| test.accuracy(net, p, src, j, head_of(cfg.head, j)))
+                .map(|j| test.accuracy(net, p, src, j, heads.of(j)))
                 .collect(),
         );
     }
     Ok(out)
 }
 
-/// The head task `task` uses.
-pub fn head_of(layout: HeadLayout, task: usize) -> usize {
-    match layout {
-        HeadLayout::Shared => 0,
-        HeadLayout::Multi => task,
+/// The heads of `cfg.head` on `src`, checked against the network that is to train.
+fn heads_for(cfg: &TrainConfig, net: &Cnn, src: &dyn TaskSource) -> Result<Heads> {
+    let classes: Vec<Vec<u16>> = (0..src.n_tasks()).map(|t| src.task_classes(t)).collect();
+    let heads = Heads::new(cfg.head, src.n_classes(), &classes).map_err(Error::Config)?;
+    if (net.heads(), net.width) != (heads.layers(), heads.width()) {
+        return Err(Error::Config(format!(
+            "the network has {} head layer(s) of {} outputs, the {} layout needs {} of {}",
+            net.heads(),
+            net.width,
+            cfg.head,
+            heads.layers(),
+            heads.width()
+        )));
     }
+    if net.preset != cfg.preset || net.preset.input_chw() != src.image_chw() {
+        return Err(Error::Config(format!(
+            "the {} preset takes {:?} (channels, height, width) images; the tasks have {:?}",
+            net.preset,
+            net.preset.input_chw(),
+            src.image_chw()
+        )));
+    }
+    Ok(heads)
 }

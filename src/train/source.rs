@@ -8,15 +8,19 @@ pub enum Part {
     Test,
 }
 
-/// A sequence of tasks with `classes_per_task` classes each, labels relabelled `0..k`.
+/// A sequence of tasks of k classes each, out of C classes in all. Labels are local: label j of
+/// task t is its class `task_classes(t)[j]`.
 pub trait TaskSource: Sync {
     fn n_tasks(&self) -> usize;
-    fn classes_per_task(&self) -> usize;
+    /// C: the classes of the whole dataset (the width of the `global` head).
+    fn n_classes(&self) -> usize;
+    /// The class ids (`0..C`) of task `task`, in the order of their local labels.
+    fn task_classes(&self, task: usize) -> Vec<u16>;
     /// `(channels, height, width)` of an image.
     fn image_chw(&self) -> (usize, usize, usize);
     /// Number of images of task `task`'s part `part`.
     fn len(&self, task: usize, part: Part) -> usize;
     /// Writes the normalised images at `positions` (`0..len`) into `x` (NCHW, `positions.len()`
-    /// images) and their labels into `y`.
+    /// images) and their local labels into `y`.
     fn fill(&self, task: usize, part: Part, positions: &[usize], x: &mut [f32], y: &mut [u32]);
 }

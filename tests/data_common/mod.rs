@@ -125,6 +125,7 @@ pub fn synthetic(id: DatasetId, train_pc: usize, test_pc: usize) -> Dataset {
             found_via: "synthetic".into(),
             files: vec![],
             train_from_test_split: false,
+            split_seed: None,
             notes: vec![],
         },
     }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Golden values for the PROTOCOL section 3 networks, computed by PyTorch (float32, CPU, one thread).
 
-For each preset this writes tests/golden/small.json and tests/golden/cifar.json.gz (gzip: 13 MB of
-text otherwise) with the input batch, the labels, every parameter (names and layouts as the Rust
+For each preset this writes tests/golden/small.json, tests/golden/small-global.json (the 10-way
+`global` head) and tests/golden/cifar.json.gz (gzip: 13 MB of text otherwise) with the input batch, the labels, every parameter (names and layouts as the Rust
 engine stores them: conv OIHW, fc/head [out, in]), the logits, the mean cross-entropy loss, its
 gradient for every parameter, and the loss on the same batch after one plain SGD step (lr 0.05). Every float is a float32 value written in its shortest decimal form that
 round-trips (numpy's float32 repr, ~9 significant digits instead of the 17 of a float64 repr, which
@@ -32,6 +32,8 @@ PRESETS = {
     # name: (in_channels, height/width, conv channels, fc width, k, batch, seed)
     "small": (1, 28, (16, 32, 64), 128, 2, 4, 1234),
     "cifar": (3, 32, (32, 64, 128), 256, 10, 3, 5678),
+    # `small` with the `global` layout's head: one output per MNIST class, labels over all 10.
+    "small-global": (1, 28, (16, 32, 64), 128, 10, 8, 2468),
 }
 
 

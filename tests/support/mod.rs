@@ -1,6 +1,11 @@
 //! A tiny synthetic task stream for loop tests: class-dependent stripes plus seeded noise.
 
+#![allow(dead_code)] // each test file uses a part of it
+
 use rand::Rng;
+use regimebench::heads::{HeadLayout, Heads};
+use regimebench::nn::{Cnn, Preset};
+use regimebench::params::ParamStore;
 use regimebench::train::{Part, TaskSource};
 
 pub struct Stripes {
@@ -27,8 +32,13 @@ impl TaskSource for Stripes {
     fn n_tasks(&self) -> usize {
         self.tasks
     }
-    fn classes_per_task(&self) -> usize {
-        self.k
+    fn n_classes(&self) -> usize {
+        self.tasks * self.k
+    }
+    fn task_classes(&self, task: usize) -> Vec<u16> {
+        (task * self.k..(task + 1) * self.k)
+            .map(|c| c as u16)
+            .collect()
     }
     fn image_chw(&self) -> (usize, usize, usize) {
         self.chw
@@ -54,4 +64,23 @@ impl TaskSource for Stripes {
             y[n] = label;
         }
     }
+}
+
+/// The heads of `layout` on `src`.
+pub fn heads(layout: HeadLayout, src: &dyn TaskSource) -> Heads {
+    let classes: Vec<Vec<u16>> = (0..src.n_tasks()).map(|t| src.task_classes(t)).collect();
+    Heads::new(layout, src.n_classes(), &classes).unwrap()
+}
+
+/// A `preset` network for `layout` on `src`, initialised with `seed`, in a new store.
+pub fn network(
+    preset: Preset,
+    layout: HeadLayout,
+    src: &dyn TaskSource,
+    seed: u64,
+) -> (Cnn, ParamStore) {
+    let mut p = ParamStore::new();
+    let net = Cnn::for_heads(preset, &heads(layout, src), &mut p);
+    net.init(&mut p, seed);
+    (net, p)
 }

@@ -1,9 +1,12 @@
 //! F(2,3) by hand, and the Winograd convolution on every GEMM path against the f64 reference.
 
+use super::input::split;
+use super::transform::{At, Bt, Gt, Transform, A, G};
 use super::*;
 use crate::conv::tests::{assert_close, values};
 use crate::test_common::{bits, in_threads};
 use crate::{available_isas, reference};
+use std::array::from_fn;
 
 #[test]
 fn f23_by_hand() {

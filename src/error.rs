@@ -1,0 +1,57 @@
+//! The library's one error type. Every fallible library call returns it; the CLI adds context
+//! with `anyhow` and prints the chain.
+
+use crate::data::DataError;
+use crate::train::Diverged;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration no run can have (zero batch, a negative learning rate, a preset that does
+    /// not fit the dataset, ...): the message names the field and the value.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Diverged(#[from] Diverged),
+    /// Where in a study an error happened (dataset, order, regime, method).
+    #[error("{run}: {source}")]
+    InRun {
+        run: String,
+        #[source]
+        source: Box<Error>,
+    },
+    /// The metrics of a run could not be computed from what training produced.
+    #[error("computing the run's metrics: {0}")]
+    Metrics(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("starting {threads} worker threads: {source}")]
+    Threads {
+        threads: usize,
+        #[source]
+        source: rayon::ThreadPoolBuildError,
+    },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

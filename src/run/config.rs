@@ -1,0 +1,201 @@
+//! `RunConfig`: everything that determines a run's numbers, its defaults (PROTOCOL section 4) in
+//! one place, and the checks that every run passes before anything is loaded.
+
+use crate::data::DatasetId;
+use crate::error::{Error, Result};
+use crate::heads::HeadLayout;
+use crate::methods::{Method, Naive};
+use crate::nn::Preset;
+use crate::optim::SgdConfig;
+use crate::regime::Regime;
+use crate::train::TrainConfig;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The protocol's defaults (PROTOCOL section 4); the CLI's defaults are these constants.
+pub mod defaults {
+    /// SGD learning rate η.
+    pub const LR: f32 = 0.05;
+    pub const BATCH: usize = 64;
+    /// Epochs per task for the MNIST family.
+    pub const EPOCHS: usize = 1;
+    /// Epochs per task for CIFAR-100.
+    pub const EPOCHS_CIFAR: usize = 5;
+    pub const SEED: u64 = 0;
+    pub const ORDER: u64 = 0;
+}
+
+/// The continual-learning methods that can be run.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodKind {
+    /// Naive fine-tuning: plain SGD on each task in turn.
+    Naive,
+}
+
+impl MethodKind {
+    /// The name used on the command line, in results and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            MethodKind::Naive => "naive",
+        }
+    }
+
+    pub fn build(self) -> Box<dyn Method> {
+        match self {
+            MethodKind::Naive => Box::new(Naive),
+        }
+    }
+}
+
+impl fmt::Display for MethodKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that determines a run's result (and where its data came from).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RunConfig {
+    pub dataset: DatasetId,
+    pub method: MethodKind,
+    pub order: u64,
+    pub train: TrainConfig,
+    pub train_per_task: Option<usize>,
+    pub test_per_task: Option<usize>,
+    pub train_from_test_split: bool,
+    /// rayon threads (results are identical for any count).
+    pub threads: usize,
+    #[serde(skip)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl RunConfig {
+    /// The protocol's defaults for `dataset` (PROTOCOL section 4, the constants of [`defaults`]):
+    /// batch 64, plain SGD with η = 0.05, 1 epoch per task (5 for CIFAR-100), seed 0, order 0, the
+    /// `global` head, naive fine-tuning, the first task training the whole network, the
+    /// frozen-prefix cache on, the `small` preset for the MNIST family and `cifar` for CIFAR-100,
+    /// every core.
+    pub fn defaults(dataset: DatasetId, regime: Regime) -> Self {
+        let cifar = dataset.is_cifar();
+        RunConfig {
+            dataset,
+            method: MethodKind::Naive,
+            order: defaults::ORDER,
+            train: TrainConfig {
+                preset: if cifar { Preset::Cifar } else { Preset::Small },
+                head: HeadLayout::default(),
+                regime,
+                regime_from_first_task: false,
+                sgd: SgdConfig {
+                    lr: defaults::LR,
+                    momentum: 0.0,
+                    weight_decay: 0.0,
+                },
+                batch: defaults::BATCH,
+                epochs: if cifar {
+                    defaults::EPOCHS_CIFAR
+                } else {
+                    defaults::EPOCHS
+                },
+                seed: defaults::SEED,
+                cache_prefix: true,
+            },
+            train_per_task: None,
+            test_per_task: None,
+            train_from_test_split: false,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            data_dir: None,
+        }
+    }
+
+    /// Every field within its range and consistent with the others; [`super::execute`] calls it
+    /// before loading anything, so a config built in code (a sweep) meets the same checks as one
+    /// from the command line.
+    pub fn validate(&self) -> Result<()> {
+        self.train.validate()?;
+        let bad = |msg: String| Err(Error::Config(msg));
+        if self.threads == 0 {
+            return bad("threads must be at least 1".into());
+        }
+        let k = self.dataset.classes_per_task();
+        for (what, n) in [("train", self.train_per_task), ("test", self.test_per_task)] {
+            if let Some(n) = n.filter(|&n| n < k) {
+                return bad(format!(
+                    "{what}_per_task {n} is less than the {k} classes of a {} task: every class needs at least one image",
+                    self.dataset
+                ));
+            }
+        }
+        let (c, h, w) = self.train.preset.input_chw();
+        let id = self.dataset;
+        if (c, h, w) != (id.channels(), id.height(), id.width()) {
+            return bad(format!(
+                "the {} preset takes {c}x{h}x{w} images, but {id} has {}x{}x{}",
+                self.train.preset,
+                id.channels(),
+                id.height(),
+                id.width()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Names the run in messages: dataset, regime, method, order and seed.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} {} order {} seed {}",
+            self.dataset, self.train.regime, self.method, self.order, self.train.seed
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json<T: serde::Serialize>(v: &T) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+
+    #[test]
+    fn printed_names_are_the_recorded_names() {
+        assert_eq!(
+            json(&MethodKind::Naive),
+            format!("\"{}\"", MethodKind::Naive)
+        );
+        for p in Preset::ALL {
+            assert_eq!(json(&p), format!("\"{p}\""));
+        }
+    }
+
+    #[test]
+    fn a_config_built_in_code_meets_the_same_checks() {
+        let ok = RunConfig::defaults(DatasetId::Mnist, Regime::depth(2));
+        assert!(ok.validate().is_ok());
+        let cases: [(fn(&mut RunConfig), &str); 5] = [
+            (|c| c.train.batch = 0, "batch must be at least 1"),
+            (
+                |c| c.train.sgd.lr = f32::INFINITY,
+                "lr must be a positive number",
+            ),
+            (|c| c.threads = 0, "threads must be at least 1"),
+            (
+                |c| c.test_per_task = Some(1),
+                "test_per_task 1 is less than the 2 classes",
+            ),
+            (
+                |c| c.train.preset = Preset::Cifar,
+                "the cifar preset takes 3x32x32",
+            ),
+        ];
+        for (edit, message) in cases {
+            let mut c = ok.clone();
+            edit(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(message), "{err}");
+        }
+    }
+}
