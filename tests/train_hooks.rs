@@ -198,7 +198,6 @@ impl regimebench::train::TaskSource for OneTask {
         self.0.fill(t, part, pos, x, y)
     }
 }
-use regimebench::train::TaskSource as _;
 
 /// Injects a NaN at one step (1-based, counted within the task) of one task (0-based): into the
 /// loss, into g̃, or into θ after the step.

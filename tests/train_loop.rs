@@ -178,7 +178,7 @@ fn a_network_that_does_not_fit_the_layout_is_an_error() {
 fn cached_test_features_give_the_logits_of_the_full_forward() {
     use regimebench::tape::Tape;
     use regimebench::tensor::Tensor;
-    use regimebench::train::{Inputs, Part, PrefixCache};
+    use regimebench::train::{Inputs, Part, PrefixCache, TaskSource};
     let src = Stripes::small(2);
     let (net, p) = support::network(Preset::Small, HeadLayout::Global, &src, 3);
     let positions: Vec<usize> = (0..src.len(1, Part::Test)).collect();

@@ -175,7 +175,8 @@ mod tests {
     fn a_config_built_in_code_meets_the_same_checks() {
         let ok = RunConfig::defaults(DatasetId::Mnist, Regime::depth(2));
         assert!(ok.validate().is_ok());
-        let cases: [(fn(&mut RunConfig), &str); 5] = [
+        type Edit = fn(&mut RunConfig);
+        let cases: [(Edit, &str); 5] = [
             (|c| c.train.batch = 0, "batch must be at least 1"),
             (
                 |c| c.train.sgd.lr = f32::INFINITY,
