@@ -2,21 +2,10 @@
 //! layout recorded in full), and clear errors for bad flags and missing data; `regimebench
 //! bench`'s table and flag errors. (The full-MNIST learning targets are in tests/mnist_naive.rs.)
 
-use std::path::PathBuf;
-use std::process::Command;
+mod support;
 
-fn shared_data() -> Option<PathBuf> {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    if p.join("mnist").is_dir() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var("CI").is_err(),
-        "CI must have ../shared/data beside the checkout"
-    );
-    eprintln!("note: {} is absent; skipping", p.display());
-    None
-}
+use std::process::Command;
+use support::shared_data;
 
 fn regimebench(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_regimebench"))
@@ -28,6 +17,14 @@ fn regimebench(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into(),
         String::from_utf8_lossy(&out.stderr).into(),
     )
+}
+
+fn u64s(v: &serde_json::Value) -> Vec<u64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect()
 }
 
 fn run_json(args: &[&str]) -> serde_json::Value {
@@ -81,12 +78,7 @@ fn a_quick_run_writes_a_complete_result() {
             "{g}"
         );
     }
-    let order: Vec<u64> = r["class_order"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
+    let order = u64s(&r["class_order"]);
     let mut sorted = order.clone();
     sorted.sort();
     assert_eq!(sorted, (0..10).collect::<Vec<_>>());
@@ -160,12 +152,7 @@ fn the_default_global_head_is_recorded_in_full() {
         (h["layers"].as_u64(), h["outputs_per_layer"].as_u64()),
         (Some(1), Some(10))
     );
-    let order: Vec<u64> = r["class_order"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_u64().unwrap())
-        .collect();
+    let order = u64s(&r["class_order"]);
     for (t, (classes, outputs)) in h["task_classes"]
         .as_array()
         .unwrap()

@@ -1,6 +1,8 @@
 //! Every dataset in ../shared/data trains under every regime R1..R5 and every head layout (tiny
 //! class-balanced subsets: this checks wiring, not accuracy).
 
+mod support;
+
 use regimebench::data::{self, DataOptions, DatasetId};
 use regimebench::heads::HeadLayout;
 use regimebench::regime::Regime;
@@ -10,15 +12,9 @@ use std::time::Instant;
 
 #[test]
 fn every_dataset_every_regime_every_head_layout() {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    if !root.join("mnist").is_dir() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have ../shared/data beside the checkout"
-        );
-        eprintln!("note: {} is absent; skipping", root.display());
+    let Some(root) = support::shared_data() else {
         return;
-    }
+    };
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("regimebench-data-cache");
     for id in [
         DatasetId::Mnist,

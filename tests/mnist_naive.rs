@@ -3,6 +3,8 @@
 //! exactly 0), and `global` results are bit-identical for 1 and 2 threads and with or without the
 //! frozen-prefix cache.
 
+mod support;
+
 use regimebench::data::{self, DataOptions, Dataset, DatasetId};
 use regimebench::heads::HeadLayout;
 use regimebench::regime::Regime;
@@ -11,15 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn mnist() -> Option<Dataset> {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
-    if !root.join("mnist").is_dir() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "CI must have ../shared/data beside the checkout"
-        );
-        eprintln!("note: {} is absent; skipping", root.display());
-        return None;
-    }
+    let root = support::shared_data()?;
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("regimebench-data-cache");
     Some(data::load(DatasetId::Mnist, &DataOptions::isolated(&root, &cache)).unwrap())
 }

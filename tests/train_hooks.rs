@@ -7,29 +7,10 @@ mod support;
 use regimebench::heads::HeadLayout;
 use regimebench::methods::{Method, StepInput, TaskInfo};
 use regimebench::nn::Preset;
-use regimebench::optim::SgdConfig;
 use regimebench::params::{Group, ParamStore};
-use regimebench::train::{train, Diverged, NonFinite, TrainConfig};
+use regimebench::train::{train, Diverged, NonFinite};
 use regimebench::Error;
-use support::Stripes;
-
-fn config(regime: &str, head: HeadLayout, cache: bool) -> TrainConfig {
-    TrainConfig {
-        preset: Preset::Small,
-        head,
-        regime: regime.parse().unwrap(),
-        regime_from_first_task: false,
-        sgd: SgdConfig {
-            lr: 0.05,
-            momentum: 0.0,
-            weight_decay: 0.0,
-        },
-        batch: 16,
-        epochs: 1,
-        seed: 0,
-        cache_prefix: cache,
-    }
-}
+use support::{config, Stripes};
 
 /// Records every hook call and adds an extra loss `½ c Σ z²` on the logits.
 struct Probe {

@@ -7,29 +7,10 @@ mod support;
 use regimebench::heads::HeadLayout;
 use regimebench::methods::Naive;
 use regimebench::nn::Preset;
-use regimebench::optim::SgdConfig;
 use regimebench::params::{Group, ParamStore};
 use regimebench::regime::Regime;
 use regimebench::train::{train, TrainConfig, Trained};
-use support::Stripes;
-
-pub fn config(regime: &str, head: HeadLayout, cache: bool) -> TrainConfig {
-    TrainConfig {
-        preset: Preset::Small,
-        head,
-        regime: regime.parse().unwrap(),
-        regime_from_first_task: false,
-        sgd: SgdConfig {
-            lr: 0.05,
-            momentum: 0.0,
-            weight_decay: 0.0,
-        },
-        batch: 16,
-        epochs: 1,
-        seed: 0,
-        cache_prefix: cache,
-    }
-}
+use support::{config, Stripes};
 
 fn run(cfg: &TrainConfig, src: &Stripes) -> (Trained, ParamStore) {
     let (net, mut p) = support::network(cfg.preset, cfg.head, src, cfg.seed);

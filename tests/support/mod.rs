@@ -5,8 +5,10 @@
 use rand::Rng;
 use regimebench::heads::{HeadLayout, Heads};
 use regimebench::nn::{Cnn, Preset};
+use regimebench::optim::SgdConfig;
 use regimebench::params::ParamStore;
-use regimebench::train::{Part, TaskSource};
+use regimebench::train::{Part, TaskSource, TrainConfig};
+use std::path::PathBuf;
 
 pub struct Stripes {
     pub tasks: usize,
@@ -83,4 +85,37 @@ pub fn network(
     let net = Cnn::for_heads(preset, &heads(layout, src), &mut p);
     net.init(&mut p, seed);
     (net, p)
+}
+
+/// The loop's config for the stripe tests: `small`, batch 16, one epoch, plain SGD (η 0.05).
+pub fn config(regime: &str, head: HeadLayout, cache: bool) -> TrainConfig {
+    TrainConfig {
+        preset: Preset::Small,
+        head,
+        regime: regime.parse().unwrap(),
+        regime_from_first_task: false,
+        sgd: SgdConfig {
+            lr: 0.05,
+            momentum: 0.0,
+            weight_decay: 0.0,
+        },
+        batch: 16,
+        epochs: 1,
+        seed: 0,
+        cache_prefix: cache,
+    }
+}
+
+/// `../shared/data` beside the checkout, or None (a note) where it is absent; CI must have it.
+pub fn shared_data() -> Option<PathBuf> {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data"));
+    if root.join("mnist").is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("CI").is_err(),
+        "CI must have ../shared/data beside the checkout"
+    );
+    eprintln!("note: {} is absent; skipping", root.display());
+    None
 }
