@@ -157,6 +157,30 @@ impl Tape {
         params: &ParamStore,
         grads: &mut [f32],
     ) -> NodeGrads {
+        self.backward_impl(seeds, params, grads, false)
+    }
+
+    /// Like [`Tape::backward_with`], but each trainable parameter's entry gets `Σ_n (∂L_n/∂θ)²`,
+    /// the sum over the batch of the squares of the per-sample gradients, where `L_n` is sample
+    /// n's part of `L` (the seeds' rows of sample n). Valid where samples do not interact (every
+    /// op of the `small` and `cifar` presets): a linear layer's is one GEMM of squared operands,
+    /// a convolution's is formed sample by sample and squared. What the diagonal Fisher sums.
+    pub fn backward_per_sample_squares(
+        &self,
+        seeds: Vec<(NodeId, Vec<f32>)>,
+        params: &ParamStore,
+        grads: &mut [f32],
+    ) -> NodeGrads {
+        self.backward_impl(seeds, params, grads, true)
+    }
+
+    fn backward_impl(
+        &self,
+        seeds: Vec<(NodeId, Vec<f32>)>,
+        params: &ParamStore,
+        grads: &mut [f32],
+        per_sample: bool,
+    ) -> NodeGrads {
         assert_eq!(
             grads.len(),
             params.len(),
@@ -188,6 +212,7 @@ impl Tape {
                 grads,
                 written: &mut written,
                 trainable: &self.trainable,
+                per_sample,
             };
             for (input, dx) in ops::backward(self, NodeId(i), dy, &mut sink) {
                 self.accumulate(&mut g[input.0], dx);
@@ -220,6 +245,8 @@ pub(crate) struct GradSink<'a> {
     grads: &'a mut [f32],
     written: &'a mut [bool],
     trainable: &'a [bool],
+    /// Write `Σ_n g_n²` (per-sample squares) instead of `Σ_n g_n`.
+    pub(crate) per_sample: bool,
 }
 
 impl GradSink<'_> {

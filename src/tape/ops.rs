@@ -228,9 +228,18 @@ pub(super) fn backward(
                     sink.wants(*w) && sink.wants(*b),
                     "a layer's weight and bias are frozen together"
                 );
-                sink.write2(*w, *b, |dw, db| {
-                    k::conv2d_bwd_weight(geom, tape.value(*x), &dy, dw, db)
-                });
+                let x = tape.value(*x);
+                if sink.per_sample {
+                    sink.write2(*w, *b, |dw, db| {
+                        squares_per_sample(geom, dw, db, |n, g1, dw, db| {
+                            let (xs, ys) = (g1.x_len(), g1.y_len());
+                            let (xn, dyn_) = (&x[n * xs..(n + 1) * xs], &dy[n * ys..(n + 1) * ys]);
+                            k::conv2d_bwd_weight(g1, xn, dyn_, dw, db)
+                        })
+                    });
+                } else {
+                    sink.write2(*w, *b, |dw, db| k::conv2d_bwd_weight(geom, x, &dy, dw, db));
+                }
             }
             if needs(*x) {
                 let mut dx = buffer(geom.x_len());
@@ -249,15 +258,42 @@ pub(super) fn backward(
                 // Both gradients read the whole convolution gradient: unpool it once.
                 let mut dconv = buffer(geom.y_len());
                 k::maxpool2_bwd(planes, oh, ow, &dy, pos, &mut dconv);
-                if wants {
+                let xv = tape.value(*x);
+                if wants && sink.per_sample {
                     sink.write2(*w, *b, |dw, db| {
-                        k::conv2d_bwd_weight(geom, tape.value(*x), &dconv, dw, db)
+                        squares_per_sample(geom, dw, db, |n, g1, dw, db| {
+                            let (xs, ys) = (g1.x_len(), g1.y_len());
+                            let dc = &dconv[n * ys..(n + 1) * ys];
+                            k::conv2d_bwd_weight(g1, &xv[n * xs..(n + 1) * xs], dc, dw, db)
+                        })
+                    });
+                } else if wants {
+                    sink.write2(*w, *b, |dw, db| {
+                        k::conv2d_bwd_weight(geom, xv, &dconv, dw, db)
                     });
                 }
                 let mut dx = buffer(geom.x_len());
                 k::conv2d_bwd_input(geom, &dconv, sink.param(*w), &mut dx);
                 tape.pool.borrow_mut().give(dconv);
                 out.push((*x, dx));
+            } else if wants && sink.per_sample {
+                let xv = tape.value(*x);
+                let pooled = geom.c_out * (oh / 2) * (ow / 2);
+                sink.write2(*w, *b, |dw, db| {
+                    squares_per_sample(geom, dw, db, |n, g1, dw, db| {
+                        let xs = g1.x_len();
+                        let at = n * pooled..(n + 1) * pooled;
+                        let (dyn_, posn) = (&dy[at.clone()], &pos[at]);
+                        k::conv2d_maxpool2_bwd_weight(
+                            g1,
+                            &xv[n * xs..(n + 1) * xs],
+                            dyn_,
+                            posn,
+                            dw,
+                            db,
+                        )
+                    })
+                });
             } else if wants {
                 sink.write2(*w, *b, |dw, db| {
                     k::conv2d_maxpool2_bwd_weight(geom, tape.value(*x), &dy, pos, dw, db)
@@ -288,25 +324,57 @@ pub(super) fn backward(
                     sink.wants(*w) && sink.wants(*b),
                     "a layer's weight and bias are frozen together"
                 );
-                // dw[O,D] = dyᵀ[O,N] x[N,D];  db[O] = Σ_n dy[n,:]
-                sink.write2(*w, *b, |dw, db| {
-                    k::sgemm(
-                        k::Trans::T,
-                        k::Trans::N,
-                        o,
-                        d,
-                        n,
-                        1.0,
-                        &dy,
-                        o,
-                        tape.value(*x),
-                        d,
-                        0.0,
-                        dw,
-                        d,
-                    );
-                    k::sum_rows(&dy, db);
-                });
+                // dw[O,D] = dyᵀ[O,N] x[N,D];  db[O] = Σ_n dy[n,:]. Per sample, dw_n = dy_n x_nᵀ,
+                // so Σ_n dw_n² = (dy²)ᵀ (x²) elementwise-squared operands: one GEMM, and
+                // Σ_n db_n² = Σ_n dy[n,:]².
+                if sink.per_sample {
+                    let sq = |v: &[f32]| -> Vec<f32> {
+                        let mut out = buffer(v.len());
+                        out.iter_mut().zip(v).for_each(|(o, a)| *o = a * a);
+                        out
+                    };
+                    let (dy2, x2) = (sq(&dy), sq(tape.value(*x)));
+                    sink.write2(*w, *b, |dw, db| {
+                        k::sgemm(
+                            k::Trans::T,
+                            k::Trans::N,
+                            o,
+                            d,
+                            n,
+                            1.0,
+                            &dy2,
+                            o,
+                            &x2,
+                            d,
+                            0.0,
+                            dw,
+                            d,
+                        );
+                        k::sum_rows(&dy2, db);
+                    });
+                    let mut pool = tape.pool.borrow_mut();
+                    pool.give(dy2);
+                    pool.give(x2);
+                } else {
+                    sink.write2(*w, *b, |dw, db| {
+                        k::sgemm(
+                            k::Trans::T,
+                            k::Trans::N,
+                            o,
+                            d,
+                            n,
+                            1.0,
+                            &dy,
+                            o,
+                            tape.value(*x),
+                            d,
+                            0.0,
+                            dw,
+                            d,
+                        );
+                        k::sum_rows(&dy, db);
+                    });
+                }
             }
             if needs(*x) {
                 // dx[N,D] = dy[N,O] w[O,D]
@@ -339,4 +407,24 @@ pub(super) fn backward(
     // Only inputs that need a gradient are returned: nothing flows into a frozen prefix.
     out.retain(|(x, _)| needs(*x));
     out
+}
+
+/// `Σ_n g_n²` for a layer's weight and bias over the `geom.n` samples of a batch, elementwise:
+/// `one(n, g1, dw, db)` writes sample n's gradients for the one-sample geometry `g1`. The samples
+/// are added in order, so the sum is the same for any thread count.
+fn squares_per_sample(
+    geom: &k::ConvGeom,
+    dw: &mut [f32],
+    db: &mut [f32],
+    one: impl Fn(usize, &k::ConvGeom, &mut [f32], &mut [f32]),
+) {
+    let g1 = k::ConvGeom { n: 1, ..*geom };
+    let (mut w1, mut b1) = (vec![0.0; dw.len()], vec![0.0; db.len()]);
+    dw.fill(0.0);
+    db.fill(0.0);
+    for n in 0..geom.n {
+        one(n, &g1, &mut w1, &mut b1);
+        dw.iter_mut().zip(&w1).for_each(|(s, g)| *s += g * g);
+        db.iter_mut().zip(&b1).for_each(|(s, g)| *s += g * g);
+    }
 }
