@@ -31,12 +31,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{what}: {source}")]
-    Json {
-        what: String,
-        #[source]
-        source: serde_json::Error,
-    },
     #[error("starting {threads} worker threads: {source}")]
     Threads {
         threads: usize,

@@ -150,11 +150,6 @@ impl Heads {
         self.width
     }
 
-    /// Classes per task (k).
-    pub fn k(&self) -> usize {
-        self.outputs[0].len()
-    }
-
     pub fn tasks(&self) -> usize {
         self.outputs.len()
     }
@@ -182,7 +177,7 @@ mod tests {
     #[test]
     fn each_layout_has_its_layers_widths_and_outputs() {
         let g = Heads::new(HeadLayout::Global, 10, &tasks()).unwrap();
-        assert_eq!((g.layers(), g.width(), g.k()), (1, 10, 2));
+        assert_eq!((g.layers(), g.width()), (1, 10));
         assert_eq!(g.of(0).outputs, &[7, 3]);
         assert_eq!((g.of(1).layer, g.of(1).target(1)), (0, 9));
         let s = Heads::new(HeadLayout::Shared, 10, &tasks()).unwrap();

@@ -1,7 +1,7 @@
 //! `ParamStore`: every parameter of a network in ONE flat `Vec<f32>`, with named views into it.
 //!
 //! A flat buffer makes every per-parameter quantity of the methods (Fisher, θ*, ω, GEM's rows of G,
-//! the SGD mask) a plain `&[f32]` of length `len()`, laid out exactly like the parameters.
+//! the SGD mask's ranges) a plain `&[f32]` of length `len()`, laid out exactly like the parameters.
 
 use std::ops::Range;
 
@@ -97,16 +97,6 @@ impl ParamStore {
         self.infos.iter().position(|i| i.name == name).map(ParamId)
     }
 
-    /// The flat ranges of each group's parameters, in buffer order.
-    pub fn group_ranges(&self, group: Group) -> Vec<Range<usize>> {
-        self.ranges_of(
-            &self
-                .ids()
-                .map(|id| self.info(id).group == group)
-                .collect::<Vec<_>>(),
-        )
-    }
-
     /// The flat ranges of the parameters of any of `groups`, adjacent ones merged, in buffer order.
     pub fn ranges(&self, groups: &[Group]) -> Vec<Range<usize>> {
         let chosen: Vec<bool> = self
@@ -135,16 +125,6 @@ impl ParamStore {
     pub fn at(&self, i: usize) -> Option<&ParamInfo> {
         self.infos.iter().find(|info| info.range.contains(&i))
     }
-
-    /// The 0/1 mask m of PROTOCOL section 4 over the flat buffer: 1 where the parameter's group is
-    /// in `trainable`.
-    pub fn mask(&self, trainable: &[Group]) -> Vec<f32> {
-        let mut m = vec![0.0; self.len()];
-        for info in self.infos.iter().filter(|i| trainable.contains(&i.group)) {
-            m[info.range.clone()].fill(1.0);
-        }
-        m
-    }
 }
 
 #[cfg(test)]
@@ -161,9 +141,8 @@ mod tests {
         assert_eq!(&p.flat()[6..], &[1.0, 2.0, 3.0, 4.0]);
         assert_eq!(p.info(a).range, 0..6);
         assert_eq!(p.by_name("b"), Some(b));
-        let m = p.mask(&[Group::G5]);
-        assert_eq!(m, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]);
-        assert_eq!(p.group_ranges(Group::G1), vec![0..6]);
+        assert_eq!(p.ranges(&[Group::G5]), vec![6..10]);
+        assert_eq!(p.ranges(&[Group::G1]), vec![0..6]);
         assert_eq!(p.at(7).map(|i| i.name.as_str()), Some("b"));
         assert_eq!(p.at(10), None);
     }

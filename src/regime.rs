@@ -56,6 +56,18 @@ impl Regime {
         Regime::depth(5)
     }
 
+    /// Whether the regime is one that parsing could give: at least one group, sorted G1..G5, no
+    /// repeats (a regime built field by field in code may not be).
+    pub fn check(&self) -> Result<(), String> {
+        if self.trainable.is_empty() || !self.trainable.windows(2).all(|w| w[0] < w[1]) {
+            return Err(format!(
+                "regime `{}` must list at least one group, sorted G1..G5 without repeats, got {:?}",
+                self.name, self.trainable
+            ));
+        }
+        Ok(())
+    }
+
     /// The lowest trainable group: everything below it is a frozen prefix.
     pub fn lowest(&self) -> Group {
         self.trainable[0]
@@ -142,6 +154,18 @@ mod tests {
         );
         for bad in ["R0", "R6", "conv4", "", "R1,fc"] {
             assert!(bad.parse::<Regime>().is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn regimes_built_in_code_are_checked() {
+        assert!(Regime::depth(3).check().is_ok());
+        for trainable in [vec![], vec![G5, G3], vec![G4, G4]] {
+            let r = Regime {
+                name: "mine".into(),
+                trainable,
+            };
+            assert!(r.check().is_err(), "{r:?}");
         }
     }
 

@@ -199,7 +199,7 @@ fn bad_flags_and_missing_data_are_clear_errors() {
         ("--threads=0", "threads must be at least 1"),
         (
             "--train-per-task=1",
-            "train_per_task 1 is less than the 2 classes",
+            "--train-per-task 1 is less than the 2 classes",
         ),
         (
             "--preset=cifar",

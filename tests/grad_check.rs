@@ -377,7 +377,7 @@ fn check_network(preset: Preset, k: usize, batch: usize) {
     }
     let (c, h, w) = preset.input_chw();
     let x = Tensor::new(&[batch, c, h, w], randn(&mut rng, batch * c * h * w, 1.0));
-    let labels: Vec<u32> = (0..batch as u32).map(|i| i % k as u32).collect();
+    let labels: Vec<u32> = (0..batch as u32).map(|i| (i * 7 + 3) % k as u32).collect();
     let mut tape = Tape::new(&p, &Group::ALL);
     let xi = tape.input(x.clone());
     let z = net.forward(&mut tape, &p, xi, 0);

@@ -84,8 +84,8 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
         "after_step sees θ after exactly θ − η g̃"
     );
 
-    // The first step by hand: the gradient of the 4-way xent (global labels) + ½c Σz² is the sum
-    // of two backward passes.
+    // A first step by hand, on task 2's images: the gradient of the 4-way xent (global labels)
+    // + ½c Σz² is the sum of two backward passes.
     use regimebench::tape::Tape;
     use regimebench::tensor::Tensor;
     use regimebench::train::{Part, TaskSource};
@@ -93,7 +93,7 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
     let positions: Vec<usize> = (0..16).collect();
     let mut x = vec![0.0; 16 * 784];
     let mut y = vec![0; 16];
-    src.fill(0, Part::Train, &positions, &mut x, &mut y);
+    src.fill(1, Part::Train, &positions, &mut x, &mut y);
     let mut tape = Tape::new(&q, &Group::ALL);
     let xi = tape.input(Tensor::new(&[16, 1, 28, 28], x));
     let z = net.forward(&mut tape, &q, xi, 0);
@@ -102,7 +102,9 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
         &[16, 4],
         "one output per class of the stream"
     );
-    let l = tape.softmax_xent(z, &y); // task 1's classes are 0 and 1: global = local labels
+    // Task 2's classes are 2 and 3: its local labels 0, 1 train outputs 2, 3.
+    let global: Vec<u32> = y.iter().map(|l| l + 2).collect();
+    let l = tape.softmax_xent(z, &global);
     let (mut g1, mut g2) = (vec![0.0; q.len()], vec![0.0; q.len()]);
     tape.backward(l, &q, &mut g1);
     let dz: Vec<f32> = tape.value(z).iter().map(|v| 0.02 * v).collect();
@@ -116,8 +118,8 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
         calls: Vec::new(),
         max_step_error: 0.0,
     };
-    // One task of the same 16 images in one batch (classes 0..3 in the stream of two tasks: the
-    // network keeps its 4-way head): the loop's shuffle changes only their order, which moves the
+    // One task, the same 16 images of task 2 in one batch (the stream's 4 classes: the network
+    // keeps its 4-way head): the loop's shuffle changes only their order, which moves the
     // mean loss's gradient by rounding alone.
     let one_step = OneTask(Stripes {
         tasks: 2,
@@ -149,7 +151,8 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
     );
 }
 
-/// The first task of a stream, with the stream's classes (so the global head keeps its width).
+/// The second task of a stream alone (its classes 2 and 3, so global labels differ from local
+/// ones), out of the stream's classes (so the global head keeps its width).
 struct OneTask(Stripes);
 
 impl regimebench::train::TaskSource for OneTask {
@@ -159,24 +162,24 @@ impl regimebench::train::TaskSource for OneTask {
     fn n_classes(&self) -> usize {
         self.0.n_classes()
     }
-    fn task_classes(&self, task: usize) -> Vec<u16> {
-        self.0.task_classes(task)
+    fn task_classes(&self, _: usize) -> Vec<u16> {
+        self.0.task_classes(1)
     }
     fn image_chw(&self) -> (usize, usize, usize) {
         self.0.image_chw()
     }
-    fn len(&self, task: usize, part: regimebench::train::Part) -> usize {
-        self.0.len(task, part)
+    fn len(&self, _: usize, part: regimebench::train::Part) -> usize {
+        self.0.len(1, part)
     }
     fn fill(
         &self,
-        t: usize,
+        _: usize,
         part: regimebench::train::Part,
         pos: &[usize],
         x: &mut [f32],
         y: &mut [u32],
     ) {
-        self.0.fill(t, part, pos, x, y)
+        self.0.fill(1, part, pos, x, y)
     }
 }
 

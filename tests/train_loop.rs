@@ -203,7 +203,7 @@ fn test_features_follow_a_changed_prefix() {
     let trained = accuracy(&net, &p, &src, 1, heads.of(1));
     assert_eq!(test.accuracy(&net, &p, &src, 1, heads.of(1)), trained);
     // Zero conv1: every image then gives the same logits, so one class wins everywhere (half right).
-    for r in p.group_ranges(Group::G1) {
+    for r in p.ranges(&[Group::G1]) {
         p.flat_mut()[r].fill(0.0);
     }
     let blank = accuracy(&net, &p, &src, 1, heads.of(1));

@@ -89,6 +89,8 @@ pub struct Cnn {
     convs: [Layer; 3],
     fc: Layer,
     heads: Vec<Layer>,
+    /// Scalars the network added to its store (the store must hold exactly these).
+    param_len: usize,
 }
 
 impl Cnn {
@@ -136,12 +138,18 @@ impl Cnn {
             convs,
             fc,
             heads,
+            param_len: params.len(),
         }
     }
 
     /// A network for `heads` (one head layer per [`Heads::layers`], each [`Heads::width`] wide).
     pub fn for_heads(preset: Preset, heads: &Heads, params: &mut ParamStore) -> Self {
         Cnn::new(preset, heads.width(), heads.layers(), params)
+    }
+
+    /// Scalars in the network's parameters.
+    pub fn param_len(&self) -> usize {
+        self.param_len
     }
 
     pub fn heads(&self) -> usize {

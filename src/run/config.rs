@@ -120,15 +120,6 @@ impl RunConfig {
         if self.threads == 0 {
             return bad("threads must be at least 1".into());
         }
-        let k = self.dataset.classes_per_task();
-        for (what, n) in [("train", self.train_per_task), ("test", self.test_per_task)] {
-            if let Some(n) = n.filter(|&n| n < k) {
-                return bad(format!(
-                    "{what}_per_task {n} is less than the {k} classes of a {} task: every class needs at least one image",
-                    self.dataset
-                ));
-            }
-        }
         let (c, h, w) = self.train.preset.input_chw();
         let id = self.dataset;
         if (c, h, w) != (id.channels(), id.height(), id.width()) {
@@ -143,11 +134,17 @@ impl RunConfig {
         Ok(())
     }
 
-    /// Names the run in messages: dataset, regime, method, order and seed.
+    /// Names the run in messages: dataset, preset, head layout, regime, method, order and seed.
     pub fn label(&self) -> String {
         format!(
-            "{} {} {} order {} seed {}",
-            self.dataset, self.train.regime, self.method, self.order, self.train.seed
+            "{} {} {} head {} {} order {} seed {}",
+            self.dataset,
+            self.train.preset,
+            self.train.head,
+            self.train.regime,
+            self.method,
+            self.order,
+            self.train.seed
         )
     }
 }
@@ -184,8 +181,8 @@ mod tests {
             ),
             (|c| c.threads = 0, "threads must be at least 1"),
             (
-                |c| c.test_per_task = Some(1),
-                "test_per_task 1 is less than the 2 classes",
+                |c| c.train.regime.trainable.clear(),
+                "must list at least one group",
             ),
             (
                 |c| c.train.preset = Preset::Cifar,

@@ -51,6 +51,7 @@ impl TrainConfig {
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
         }
+        self.regime.check().map_err(Error::Config)?;
         self.sgd.validate().map_err(Error::Config)
     }
 }
@@ -85,7 +86,7 @@ pub fn train(
     progress: Progress,
 ) -> Result<Trained> {
     cfg.validate()?;
-    let heads = heads_for(cfg, net, src)?;
+    let heads = heads_for(cfg, net, p, src)?;
     let t_count = heads.tasks();
     let mut grads = vec![0.0; p.len()];
     // The prefix that the regime freezes once its tasks start: test images go through it once per
@@ -124,7 +125,6 @@ pub fn train(
         // Entries of groups frozen now may hold the last task's gradient: no method may see them.
         grads.fill(0.0);
         method.begin_task(&info, p);
-        frozen.check_theta(p.flat(), "begin_task");
         let mut sgd = Sgd::new(cfg.sgd, p.len());
         let cache = (cfg.cache_prefix && regime.lowest() > Group::G1)
             .then(|| PrefixCache::build(net, p, src, task, Part::Train, regime.lowest()));
@@ -157,6 +157,13 @@ pub fn train(
                 };
                 tape.clear();
                 let (x, labels) = inputs.batch(batch, tape.take_buffer(0));
+                if let Some(&l) = labels.iter().find(|&&l| l as usize >= head.outputs.len()) {
+                    return Err(Error::Config(format!(
+                        "task {} gave label {l}; its labels are 0..{}",
+                        task + 1,
+                        head.outputs.len()
+                    )));
+                }
                 let targets: Vec<u32> = labels.iter().map(|&l| head.target(l)).collect();
                 let input = tape.input(x);
                 let logits = net.forward_from(&mut tape, p, inputs.from(), input, head.layer);
@@ -200,7 +207,6 @@ pub fn train(
             }
         }
         method.end_task(&info, p);
-        frozen.check_theta(p.flat(), "end_task");
         out.train_seconds.push(started.elapsed().as_secs_f64());
         out.steps.push(step);
         out.theta_star.push(p.flat().to_vec());
@@ -214,7 +220,7 @@ pub fn train(
 }
 
 /// The heads of `cfg.head` on `src`, checked against the network that is to train.
-fn heads_for(cfg: &TrainConfig, net: &Cnn, src: &dyn TaskSource) -> Result<Heads> {
+fn heads_for(cfg: &TrainConfig, net: &Cnn, p: &ParamStore, src: &dyn TaskSource) -> Result<Heads> {
     let classes: Vec<Vec<u16>> = (0..src.n_tasks()).map(|t| src.task_classes(t)).collect();
     let heads = Heads::new(cfg.head, src.n_classes(), &classes).map_err(Error::Config)?;
     if (net.heads(), net.width) != (heads.layers(), heads.width()) {
@@ -225,6 +231,13 @@ fn heads_for(cfg: &TrainConfig, net: &Cnn, src: &dyn TaskSource) -> Result<Heads
             cfg.head,
             heads.layers(),
             heads.width()
+        )));
+    }
+    if p.len() != net.param_len() {
+        return Err(Error::Config(format!(
+            "the parameter store holds {} scalars; the network has {}",
+            p.len(),
+            net.param_len()
         )));
     }
     if net.preset != cfg.preset || net.preset.input_chw() != src.image_chw() {
