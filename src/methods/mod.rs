@@ -3,6 +3,8 @@
 
 pub mod gem;
 mod naive;
+pub mod penalty;
+pub mod si;
 
 pub use naive::Naive;
 
