@@ -1,6 +1,7 @@
 //! Continual-learning methods: one trait with a hook per moment of the training loop, each a
 //! default no-op, and one file per method. Every hook gets only the values it needs.
 
+pub mod fisher;
 pub mod gem;
 mod naive;
 pub mod penalty;
