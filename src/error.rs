@@ -22,6 +22,12 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// A method could not take its step (e.g. GEM's QP failed).
+    #[error("{method}: {message}")]
+    Method {
+        method: &'static str,
+        message: String,
+    },
     /// The metrics of a run could not be computed from what training produced.
     #[error("computing the run's metrics: {0}")]
     Metrics(String),

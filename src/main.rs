@@ -8,7 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let result = check_isa_env().and_then(|()| match args.command {
-        cli::Command::Run(a) => cli::run::run(a),
+        cli::Command::Run(a) => cli::run::run(*a),
         cli::Command::Data(c) => cli::data::run(c),
         cli::Command::Bench(a) => cli::bench::run(a),
     });

@@ -141,7 +141,7 @@ fn the_default_global_head_is_recorded_in_full() {
         "the summary names the method and the layout: {stdout}"
     );
     let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    assert_eq!(r["config"]["method"], "naive");
+    assert_eq!(r["config"]["method"]["name"], "naive");
     assert_eq!(r["config"]["train"]["head"], "global");
     let h = &r["heads"];
     assert_eq!(
@@ -208,6 +208,30 @@ fn bad_flags_and_missing_data_are_clear_errors() {
     ] {
         let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", flag, "--quiet"]);
         assert!(!ok && err.contains(message), "{flag}: {err}");
+    }
+    for (flags, message) in [
+        (
+            &["--ewc-lambda=1"][..],
+            "--ewc-lambda does not apply to --method naive",
+        ),
+        (
+            &["--method=si", "--fisher=empirical"],
+            "--fisher does not apply to --method si",
+        ),
+        (
+            &["--method=ewc", "--si-c=2"],
+            "--si-c does not apply to --method ewc",
+        ),
+        (
+            &["--method=ewc", "--ewc-lambda=-1"],
+            "ewc lambda must be a number >= 0, got -1",
+        ),
+        (&["--method=ewc", "--fisher=exact"], "invalid value 'exact'"),
+    ] {
+        let mut args = vec!["run", "--dataset", "mnist", "--quiet"];
+        args.extend_from_slice(flags);
+        let (ok, _, err) = regimebench(&args);
+        assert!(!ok && err.contains(message), "{flags:?}: {err}");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_regimebench"))
         .args(["data", "status"])
@@ -293,5 +317,38 @@ fn bad_bench_flags_are_clear_errors() {
     ] {
         let (ok, _, err) = regimebench(args);
         assert!(!ok && err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_method_run_records_its_constants_and_per_task_values() {
+    let Some(data) = shared_data() else { return };
+    for (method, key) in [("ewc", "ewc"), ("si", "si")] {
+        let r = run_json(&[
+            "run",
+            "--dataset",
+            "mnist",
+            "--regime",
+            "R2",
+            "--method",
+            method,
+            "--penalty-step",
+            "explicit",
+            "--train-per-task",
+            "200",
+            "--test-per-task",
+            "100",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ]);
+        assert_eq!(r["config"]["method"]["name"], method);
+        assert_eq!(r["config"]["method"]["penalty_step"], "explicit");
+        assert_eq!(r["method_report"][key]["penalty_step"], "explicit");
+        assert_eq!(
+            r["method_report"]["tasks"].as_array().unwrap().len(),
+            5,
+            "{method}"
+        );
+        assert!(r["warnings"].is_array());
     }
 }

@@ -2,6 +2,8 @@
 //! form in f64 from the cached features, ∂ log q(c|x)/∂W[s,:] = ([s = c] − q_s) h; for the whole
 //! network against explicit one-image gradients. Every variant, both class sets, `global` head.
 
+#![allow(clippy::needless_range_loop)] // the closed forms index samples and classes by hand
+
 mod support;
 
 use rand::Rng;

@@ -5,7 +5,7 @@
 mod support;
 
 use regimebench::heads::HeadLayout;
-use regimebench::methods::{Method, StepInput, TaskInfo};
+use regimebench::methods::{Method, StepInput, TaskData, TaskInfo};
 use regimebench::nn::Preset;
 use regimebench::params::{Group, ParamStore};
 use regimebench::train::{train, Diverged, NonFinite};
@@ -43,8 +43,20 @@ impl Method for Probe {
         }
         self.calls.push("step".into());
     }
-    fn end_task(&mut self, t: &TaskInfo, _: &ParamStore) {
-        self.calls.push(format!("end {}", t.task));
+    fn end_task(
+        &mut self,
+        t: &TaskInfo,
+        data: &TaskData,
+        _: &ParamStore,
+    ) -> regimebench::Result<()> {
+        let kept = data.kept_trainable.iter().filter(|&&k| k).count();
+        let from = data.train.from();
+        let n = data.train.len();
+        self.calls.push(format!(
+            "end {} ({n} inputs of {from:?}, {kept} kept)",
+            t.task
+        ));
+        Ok(())
     }
     fn wants_step_delta(&self) -> bool {
         true
@@ -74,9 +86,11 @@ fn hooks_run_in_order_and_an_extra_logits_loss_is_back_propagated() {
         .iter()
         .map(|s| s.to_string())
         .chain(steps.clone())
-        .chain(["end 0".into(), "begin 1".into()])
+        // Task 1 trains everything from the images; the regime (R2) keeps fc and head (4 tensors);
+        // task 2 trains them from the features cached at G4's input.
+        .chain(["end 0 (32 inputs of G1, 4 kept)".into(), "begin 1".into()])
         .chain(steps)
-        .chain(["end 1".into()])
+        .chain(["end 1 (32 inputs of G4, 4 kept)".into()])
         .collect();
     assert_eq!(probe.calls, expected);
     assert_eq!(
@@ -206,10 +220,16 @@ impl Method for Inject {
         self.seen += 1;
         (self.now(t) && self.into == "loss").then(|| (f32::NAN, vec![0.0; z.len()]))
     }
-    fn adjust_grads(&mut self, t: &TaskInfo, _: &ParamStore, grads: &mut [f32]) {
+    fn adjust_grads(
+        &mut self,
+        t: &TaskInfo,
+        _: &ParamStore,
+        grads: &mut [f32],
+    ) -> regimebench::Result<()> {
         if self.now(t) && self.into == "gradient" {
             grads[t.trainable[0].start] = f32::INFINITY;
         }
+        Ok(())
     }
     fn after_step(&mut self, t: &TaskInfo, _: &[f32], theta: &mut [f32], _: &[f32]) {
         if self.now(t) && self.into == "parameter" {
@@ -286,10 +306,16 @@ struct Trespass(&'static str);
 
 #[cfg(debug_assertions)]
 impl Method for Trespass {
-    fn adjust_grads(&mut self, t: &TaskInfo, _: &ParamStore, grads: &mut [f32]) {
+    fn adjust_grads(
+        &mut self,
+        t: &TaskInfo,
+        _: &ParamStore,
+        grads: &mut [f32],
+    ) -> regimebench::Result<()> {
         if t.task == 1 && self.0 == "grads" {
             grads[0] = 1.0;
         }
+        Ok(())
     }
     fn after_step(&mut self, t: &TaskInfo, _: &[f32], theta: &mut [f32], _: &[f32]) {
         if t.task == 1 && self.0 == "theta" {

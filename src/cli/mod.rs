@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod data;
+pub mod method;
 pub mod run;
 
 /// How the fine-tuning regime changes which continual-learning method wins: train a small CNN on a
@@ -18,7 +19,7 @@ pub struct Cli {
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Train one run (dataset x regime x method x order x seed) and write its JSON result.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Inspect or download datasets.
     #[command(subcommand)]
     Data(data::DataCmd),

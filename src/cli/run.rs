@@ -5,7 +5,7 @@ use regimebench::data::DatasetId;
 use regimebench::heads::HeadLayout;
 use regimebench::nn::Preset;
 use regimebench::regime::Regime;
-use regimebench::run::{self, defaults, MethodKind, RunConfig, RunResult};
+use regimebench::run::{self, defaults, RunConfig, RunResult};
 use std::path::PathBuf;
 
 /// Flags of `regimebench run`. Unset flags take the protocol's defaults (PROTOCOL section 4), which
@@ -23,9 +23,8 @@ pub struct RunArgs {
     /// giving the list to --regime).
     #[arg(long, conflicts_with = "regime", value_parser = parse_groups)]
     trainable: Option<Regime>,
-    /// Continual-learning method.
-    #[arg(long, value_enum, default_value_t = MethodKind::Naive)]
-    method: MethodKind,
+    #[command(flatten)]
+    method: super::method::MethodArgs,
     /// Class order: 0 is the natural order, o >= 1 a permutation seeded by o.
     #[arg(long, default_value_t = defaults::ORDER)]
     order: u64,
@@ -97,13 +96,13 @@ fn parse_groups(s: &str) -> Result<Regime, String> {
 
 impl RunArgs {
     /// The config these flags describe; the library checks it ([`RunConfig::validate`]).
-    fn config(&self) -> RunConfig {
+    fn config(&self) -> anyhow::Result<RunConfig> {
         let regime = self
             .trainable
             .clone()
             .unwrap_or_else(|| self.regime.clone());
         let mut cfg = RunConfig::defaults(self.dataset, regime);
-        cfg.method = self.method;
+        cfg.method = self.method.config()?;
         cfg.order = self.order;
         cfg.train.seed = self.seed;
         cfg.train.head = self.head;
@@ -126,7 +125,7 @@ impl RunArgs {
             cfg.threads = t;
         }
         cfg.data_dir = self.data_dir.clone();
-        cfg
+        Ok(cfg)
     }
 
     fn out_path(&self, cfg: &RunConfig) -> PathBuf {
@@ -134,7 +133,11 @@ impl RunArgs {
             let regime = cfg.train.regime.name.replace(',', "+");
             PathBuf::from(format!(
                 "results/{}-{regime}-{}-{}-o{}-s{}.json",
-                cfg.dataset, cfg.method, cfg.train.head, cfg.order, cfg.train.seed
+                cfg.dataset,
+                cfg.method.kind(),
+                cfg.train.head,
+                cfg.order,
+                cfg.train.seed
             ))
         })
     }
@@ -142,7 +145,7 @@ impl RunArgs {
 
 /// Runs one configuration, prints its summary and writes its JSON result atomically.
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
-    let cfg = args.config();
+    let cfg = args.config()?;
     let out = args.out_path(&cfg);
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -183,7 +186,7 @@ fn print_summary(r: &RunResult) {
         "{} | regime {} | {} | order {} | seed {} | {} head ({} x {} outputs) | isa {} | {:.1} s",
         c.dataset,
         c.train.regime,
-        c.method,
+        c.method.kind(),
         c.order,
         c.train.seed,
         r.heads.layout,
@@ -192,6 +195,9 @@ fn print_summary(r: &RunResult) {
         r.isa,
         r.wall_seconds
     );
+    for w in &r.warnings {
+        eprintln!("warning: {w}");
+    }
     for note in &r.data.notes {
         println!("note: {note}");
     }

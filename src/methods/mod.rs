@@ -1,16 +1,23 @@
 //! Continual-learning methods: one trait with a hook per moment of the training loop, each a
 //! default no-op, and one file per method. Every hook gets only the values it needs.
 
+pub mod ewc;
 pub mod fisher;
 pub mod gem;
 mod naive;
 pub mod penalty;
 pub mod si;
 
+pub use ewc::{Ewc, EwcConfig};
+pub use gem::{Gem, GemConfig};
 pub use naive::Naive;
+pub use si::{Si, SiConfig};
 
+use crate::error::Result;
 use crate::heads::{Heads, TaskHead};
+use crate::nn::Cnn;
 use crate::params::{Group, ParamStore};
+use crate::train::Inputs;
 use std::ops::Range;
 
 /// What a method sees of the task that is starting or ending.
@@ -20,6 +27,9 @@ pub struct TaskInfo<'a> {
     /// The trainable ranges of the flat parameter buffer during this task (the mask m): the
     /// regime's groups, and of G5 only this task's head layer.
     pub trainable: &'a [Range<usize>],
+    /// Per parameter (indexed like [`ParamStore::ids`]), whether this task trains it: the same
+    /// set as `trainable`, for a method's own tape.
+    pub trainable_params: &'a [bool],
     /// The run's head layout: every task's head (`heads.of(j)`), for methods that look back.
     pub heads: &'a Heads,
 }
@@ -29,6 +39,21 @@ impl TaskInfo<'_> {
     pub fn head(&self) -> TaskHead<'_> {
         self.heads.of(self.task)
     }
+}
+
+/// What a method may use when a task ends, besides θ: the network and the inputs the task trained
+/// on (EWC's Fisher, GEM's memory).
+pub struct TaskData<'a> {
+    pub net: &'a Cnn,
+    /// The task's training inputs: its cached frozen-prefix features when the regime has a frozen
+    /// prefix, else its images.
+    pub train: &'a Inputs<'a>,
+    /// Per parameter (indexed like [`ParamStore::ids`]): trained in this task and, by the regime,
+    /// in later ones too; what an importance (a Fisher) is worth computing for.
+    pub kept_trainable: &'a [bool],
+    /// The lowest group the regime trains in later tasks: below it the network is a frozen
+    /// prefix from then on (GEM keeps its memories' features at this group's input).
+    pub later_from: Group,
 }
 
 /// The input of one training step, as the network saw it: with the frozen-prefix cache, `x` is the
@@ -60,7 +85,14 @@ pub trait Method: Send {
     }
 
     /// Turns the task-loss gradient `grads` (zero outside the trainable ranges) into g̃.
-    fn adjust_grads(&mut self, _task: &TaskInfo, _params: &ParamStore, _grads: &mut [f32]) {}
+    fn adjust_grads(
+        &mut self,
+        _task: &TaskInfo,
+        _params: &ParamStore,
+        _grads: &mut [f32],
+    ) -> Result<()> {
+        Ok(())
+    }
 
     /// After the SGD step: `before` is θ before it (empty unless [`Method::wants_step_delta`]),
     /// `theta` after it, which the method may correct (the implicit penalty step of PROTOCOL
@@ -74,7 +106,20 @@ pub trait Method: Send {
     ) {
     }
 
-    fn end_task(&mut self, _task: &TaskInfo, _params: &ParamStore) {}
+    /// At the end of a task, with θ*_t in `params`.
+    fn end_task(&mut self, _task: &TaskInfo, _data: &TaskData, _params: &ParamStore) -> Result<()> {
+        Ok(())
+    }
+
+    /// What the method records in the run's result (its constants and per-task values).
+    fn report(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+
+    /// Warnings for the terminal and the result (e.g. a penalty step factor above 2).
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// Whether `after_step` needs θ before each step (saves a copy per step when not).
     fn wants_step_delta(&self) -> bool {

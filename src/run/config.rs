@@ -4,7 +4,7 @@
 use crate::data::DatasetId;
 use crate::error::{Error, Result};
 use crate::heads::HeadLayout;
-use crate::methods::{Method, Naive};
+use crate::methods::{Ewc, EwcConfig, Gem, GemConfig, Method, Naive, Si, SiConfig};
 use crate::nn::Preset;
 use crate::optim::SgdConfig;
 use crate::regime::Regime;
@@ -33,20 +33,82 @@ pub mod defaults {
 pub enum MethodKind {
     /// Naive fine-tuning: plain SGD on each task in turn.
     Naive,
+    /// Online EWC: a quadratic penalty weighted by the running diagonal Fisher.
+    Ewc,
+    /// Synaptic intelligence: a quadratic penalty weighted by the path integral Omega.
+    Si,
+    /// Gradient episodic memory: project the gradient so no past task's memory loss rises.
+    Gem,
 }
 
 impl MethodKind {
+    pub const ALL: [MethodKind; 4] = [
+        MethodKind::Naive,
+        MethodKind::Ewc,
+        MethodKind::Si,
+        MethodKind::Gem,
+    ];
+
     /// The name used on the command line, in results and in reports.
     pub fn name(self) -> &'static str {
         match self {
             MethodKind::Naive => "naive",
+            MethodKind::Ewc => "ewc",
+            MethodKind::Si => "si",
+            MethodKind::Gem => "gem",
         }
     }
 
-    pub fn build(self) -> Box<dyn Method> {
+    /// The method with the protocol's constants.
+    pub fn defaults(self) -> MethodConfig {
         match self {
-            MethodKind::Naive => Box::new(Naive),
+            MethodKind::Naive => MethodConfig::Naive,
+            MethodKind::Ewc => MethodConfig::Ewc(EwcConfig::default()),
+            MethodKind::Si => MethodConfig::Si(SiConfig::default()),
+            MethodKind::Gem => MethodConfig::Gem(GemConfig::default()),
         }
+    }
+}
+
+/// A method and its constants, as recorded in every result (`{"name": "ewc", "lambda": ...}`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "name", rename_all = "lowercase")]
+pub enum MethodConfig {
+    Naive,
+    Ewc(EwcConfig),
+    Si(SiConfig),
+    Gem(GemConfig),
+}
+
+impl MethodConfig {
+    pub fn kind(&self) -> MethodKind {
+        match self {
+            MethodConfig::Naive => MethodKind::Naive,
+            MethodConfig::Ewc(_) => MethodKind::Ewc,
+            MethodConfig::Si(_) => MethodKind::Si,
+            MethodConfig::Gem(_) => MethodKind::Gem,
+        }
+    }
+
+    /// The method's state for one run: `eta` is the SGD learning rate (the proximal penalty
+    /// step's), `seed` the run's seed.
+    pub fn build(&self, eta: f32, seed: u64) -> Box<dyn Method> {
+        match *self {
+            MethodConfig::Naive => Box::new(Naive),
+            MethodConfig::Ewc(c) => Box::new(Ewc::new(c, eta, seed)),
+            MethodConfig::Si(c) => Box::new(Si::new(c, eta)),
+            MethodConfig::Gem(c) => Box::new(Gem::new(c, seed)),
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            MethodConfig::Naive => Ok(()),
+            MethodConfig::Ewc(c) => c.validate(),
+            MethodConfig::Si(c) => c.validate(),
+            MethodConfig::Gem(c) => c.validate(),
+        }
+        .map_err(Error::Config)
     }
 }
 
@@ -60,7 +122,7 @@ impl fmt::Display for MethodKind {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunConfig {
     pub dataset: DatasetId,
-    pub method: MethodKind,
+    pub method: MethodConfig,
     pub order: u64,
     pub train: TrainConfig,
     pub train_per_task: Option<usize>,
@@ -82,7 +144,7 @@ impl RunConfig {
         let cifar = dataset.is_cifar();
         RunConfig {
             dataset,
-            method: MethodKind::Naive,
+            method: MethodConfig::Naive,
             order: defaults::ORDER,
             train: TrainConfig {
                 preset: if cifar { Preset::Cifar } else { Preset::Small },
@@ -116,6 +178,7 @@ impl RunConfig {
     /// from the command line.
     pub fn validate(&self) -> Result<()> {
         self.train.validate()?;
+        self.method.validate()?;
         let bad = |msg: String| Err(Error::Config(msg));
         if self.threads == 0 {
             return bad("threads must be at least 1".into());
@@ -142,7 +205,7 @@ impl RunConfig {
             self.train.preset,
             self.train.head,
             self.train.regime,
-            self.method,
+            self.method.kind(),
             self.order,
             self.train.seed
         )
@@ -159,10 +222,16 @@ mod tests {
 
     #[test]
     fn printed_names_are_the_recorded_names() {
-        assert_eq!(
-            json(&MethodKind::Naive),
-            format!("\"{}\"", MethodKind::Naive)
-        );
+        for m in MethodKind::ALL {
+            assert_eq!(json(&m), format!("\"{m}\""));
+            let tagged = json(&m.defaults());
+            assert!(
+                tagged.starts_with(&format!("{{\"name\":\"{m}\"")),
+                "{tagged}"
+            );
+            let back: MethodConfig = serde_json::from_str(&tagged).unwrap();
+            assert_eq!(back, m.defaults());
+        }
         for p in Preset::ALL {
             assert_eq!(json(&p), format!("\"{p}\""));
         }

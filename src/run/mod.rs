@@ -6,7 +6,7 @@ mod result;
 mod source;
 mod store;
 
-pub use config::{defaults, MethodKind, RunConfig};
+pub use config::{defaults, MethodConfig, MethodKind, RunConfig};
 pub use result::{GroupNorms, HeadsRecord, RunResult};
 pub use source::DatasetTasks;
 pub use store::write_atomically;
@@ -61,7 +61,7 @@ pub fn execute_on(
     let mut params = ParamStore::new();
     let net = Cnn::for_heads(cfg.train.preset, &heads, &mut params);
     net.init(&mut params, cfg.train.seed);
-    let mut method = cfg.method.build();
+    let mut method = cfg.method.build(cfg.train.sgd.lr, cfg.train.seed);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .build()
@@ -81,7 +81,7 @@ pub fn execute_on(
             )
         })
         .map_err(in_run)?;
-    RunResult::new(
+    let mut result = RunResult::new(
         cfg,
         ds,
         &split,
@@ -89,7 +89,10 @@ pub fn execute_on(
         &params,
         trained,
         started.elapsed().as_secs_f64(),
-    )
+    )?;
+    result.method_report = method.report();
+    result.warnings = method.warnings();
+    Ok(result)
 }
 
 /// The dataset is the one configured, loaded the way the config says.

@@ -57,6 +57,11 @@ pub struct RunResult {
     pub steps_per_task: Vec<usize>,
     pub train_seconds_per_task: Vec<f64>,
     pub wall_seconds: f64,
+    /// What the method recorded: its constants and per-task values (EWC's step factor and Fisher
+    /// size, SI's step factor and negative Omega count); null for naive.
+    pub method_report: serde_json::Value,
+    /// Warnings the run printed (e.g. a penalty step factor above 2).
+    pub warnings: Vec<String>,
 }
 
 impl RunResult {
@@ -106,6 +111,8 @@ impl RunResult {
             steps_per_task: t.steps,
             train_seconds_per_task: t.train_seconds,
             wall_seconds: wall,
+            method_report: serde_json::Value::Null,
+            warnings: Vec::new(),
         })
     }
 }

@@ -15,7 +15,7 @@ pub use source::{Part, TaskSource};
 
 use crate::error::{Error, Result};
 use crate::heads::{HeadLayout, Heads};
-use crate::methods::{Method, StepInput, TaskInfo};
+use crate::methods::{Method, StepInput, TaskData, TaskInfo};
 use crate::nn::{Cnn, Preset};
 use crate::optim::{Sgd, SgdConfig};
 use crate::params::{Group, ParamStore};
@@ -119,6 +119,7 @@ pub fn train(
         let info = TaskInfo {
             task,
             trainable: &trainable,
+            trainable_params: &flags,
             heads: &heads,
         };
         let started = Instant::now();
@@ -138,7 +139,13 @@ pub fn train(
         };
         let n = inputs.len();
         let steps_per_epoch = n.div_ceil(cfg.batch);
-        let mut tape = Tape::with_trainable(flags);
+        let kept: Vec<bool> = net
+            .trainable(p, &cfg.regime.trainable, head.layer)
+            .iter()
+            .zip(&flags)
+            .map(|(later, now)| *later && *now)
+            .collect();
+        let mut tape = Tape::with_trainable(flags.clone());
         let mut positions: Vec<usize> = (0..n).collect();
         let mut before = Vec::new();
         let mut step = 0;
@@ -187,7 +194,7 @@ pub fn train(
                     return Err(place(NonFinite::Loss(loss)).into());
                 }
                 tape.backward_with(seeds, p, &mut grads);
-                method.adjust_grads(&info, p, &mut grads);
+                method.adjust_grads(&info, p, &mut grads)?;
                 frozen.check_grads(&grads, "adjust_grads");
                 if let Some(param) = non_finite_in(p, &grads, &trainable) {
                     return Err(place(NonFinite::Gradient { param }).into());
@@ -206,7 +213,13 @@ pub fn train(
                 progress(task, step, steps_per_epoch * cfg.epochs, loss);
             }
         }
-        method.end_task(&info, p);
+        let data = TaskData {
+            net,
+            train: &inputs,
+            kept_trainable: &kept,
+            later_from: cfg.regime.lowest(),
+        };
+        method.end_task(&info, &data, p)?;
         out.train_seconds.push(started.elapsed().as_secs_f64());
         out.steps.push(step);
         out.theta_star.push(p.flat().to_vec());
