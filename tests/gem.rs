@@ -79,11 +79,12 @@ fn gem_passes_agreeing_steps_and_projects_violating_ones_exactly() {
             .iter()
             .enumerate()
             .map(|(i, v)| {
-                -0.3 * v + if flags_has(&ranges, i) {
-                    1e-4 * ((i % 7) as f32 - 3.0)
-                } else {
-                    0.0
-                }
+                -0.3 * v
+                    + if flags_has(&ranges, i) {
+                        1e-4 * ((i % 7) as f32 - 3.0)
+                    } else {
+                        0.0
+                    }
             })
             .collect();
         let before = g.clone();
@@ -93,7 +94,11 @@ fn gem_passes_agreeing_steps_and_projects_violating_ones_exactly() {
         // One constraint: v* = max(margin, −(g_1·g) / (|g_1|² + eps)).
         let n2 = dot(&g1, &g1);
         let v = f64::max(margin, -gg / (n2 + 1e-3));
-        assert_eq!(v == margin, margin == 0.5, "the margin binds exactly when it is 0.5: v {v}");
+        assert_eq!(
+            v == margin,
+            margin == 0.5,
+            "the margin binds exactly when it is 0.5: v {v}"
+        );
         for i in 0..p.len() {
             let want = if flags_has(&ranges, i) {
                 v * f64::from(g1[i]) + f64::from(before[i])

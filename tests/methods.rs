@@ -166,3 +166,69 @@ fn every_method_freezes_bit_for_bit_and_ignores_the_thread_count() {
         }
     }
 }
+
+/// Records what LwF adds on each step: its value, how many nodes it seeds, whether all are zero.
+struct Spy(regimebench::methods::Lwf, Vec<(usize, f32, usize, bool)>);
+
+impl regimebench::methods::Method for Spy {
+    fn begin_task(
+        &mut self,
+        t: &regimebench::methods::TaskInfo,
+        p: &regimebench::params::ParamStore,
+    ) {
+        self.0.begin_task(t, p);
+    }
+    fn extra_loss(
+        &mut self,
+        t: &regimebench::methods::TaskInfo,
+        step: &mut regimebench::methods::Step,
+    ) -> Option<(f32, Vec<regimebench::methods::Seed>)> {
+        let out = self.0.extra_loss(t, step);
+        if let Some((v, seeds)) = &out {
+            let zero = seeds.iter().all(|(_, d)| d.iter().all(|&x| x == 0.0));
+            self.1.push((t.task, *v, seeds.len(), zero));
+        }
+        out
+    }
+}
+
+#[test]
+fn lwf_starts_each_task_at_exactly_zero_and_distils_every_old_head() {
+    let src = Stripes::small(3);
+    for (head, seeds_in_task_3) in [
+        (HeadLayout::Global, 1),
+        (HeadLayout::Shared, 1),
+        (HeadLayout::Multi, 2),
+    ] {
+        let cfg = config("R2", head, true);
+        let (net, mut p) = support::network(Preset::Small, head, &src, 0);
+        let mut spy = Spy(
+            regimebench::methods::Lwf::new(Default::default()),
+            Vec::new(),
+        );
+        train(&cfg, &net, &mut p, &src, &mut spy, &mut |_, _, _, _| {}).unwrap();
+        let steps = &spy.1;
+        assert!(
+            steps.iter().all(|s| s.0 >= 1),
+            "{head}: no distillation in task 1"
+        );
+        for t in [1, 2] {
+            let first = steps.iter().find(|s| s.0 == t).unwrap();
+            // θ = θ_old at a task's first step: the term and its gradient are exactly zero.
+            assert_eq!((first.1, first.3), (0.0, true), "{head} task {}", t + 1);
+            assert!(
+                steps.iter().filter(|s| s.0 == t).any(|s| s.1 > 0.0),
+                "{head}: it moves"
+            );
+        }
+        // Task 3 distils tasks 1 and 2: in one head layer (global: two softmaxes in it; shared:
+        // the one shared head), or in two head layers (multi) run on the step's features.
+        assert!(
+            steps
+                .iter()
+                .filter(|s| s.0 == 2)
+                .all(|s| s.2 == seeds_in_task_3),
+            "{head}"
+        );
+    }
+}

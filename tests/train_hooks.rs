@@ -1,11 +1,11 @@
-//! The loop and the method hooks: hooks run in order, an extra logits loss is back-propagated,
+//! The loop and the method hooks: hooks run in order, an extra loss on the step's graph is back-propagated,
 //! a non-finite loss, g̃ or θ stops the run with its exact place, a hook that writes a frozen entry
 //! is caught.
 
 mod support;
 
 use regimebench::heads::HeadLayout;
-use regimebench::methods::{Method, StepInput, TaskData, TaskInfo};
+use regimebench::methods::{Method, Seed, Step, TaskData, TaskInfo};
 use regimebench::nn::Preset;
 use regimebench::params::{Group, ParamStore};
 use regimebench::train::{train, Diverged, NonFinite};
@@ -23,16 +23,16 @@ impl Method for Probe {
     fn begin_task(&mut self, t: &TaskInfo, _: &ParamStore) {
         self.calls.push(format!("begin {}", t.task));
     }
-    fn logits_loss(
-        &mut self,
-        _: &TaskInfo,
-        input: &StepInput,
-        z: &[f32],
-    ) -> Option<(f32, Vec<f32>)> {
-        assert_eq!(input.x.len(), input.shape.iter().product::<usize>());
+    fn extra_loss(&mut self, _: &TaskInfo, step: &mut Step) -> Option<(f32, Vec<Seed>)> {
+        let shape = step.tape.shape(step.input).to_vec();
+        assert_eq!(
+            step.tape.value(step.input).len(),
+            shape.iter().product::<usize>()
+        );
+        let z = step.tape.value(step.logits);
         Some((
             0.5 * self.c * z.iter().map(|v| v * v).sum::<f32>(),
-            z.iter().map(|v| self.c * v).collect(),
+            vec![(step.logits, z.iter().map(|v| self.c * v).collect())],
         ))
     }
     fn after_step(&mut self, t: &TaskInfo, before: &[f32], theta: &mut [f32], g: &[f32]) {
@@ -216,9 +216,10 @@ impl Method for Inject {
     fn begin_task(&mut self, _: &TaskInfo, _: &ParamStore) {
         self.seen = 0;
     }
-    fn logits_loss(&mut self, t: &TaskInfo, _: &StepInput, z: &[f32]) -> Option<(f32, Vec<f32>)> {
+    fn extra_loss(&mut self, t: &TaskInfo, step: &mut Step) -> Option<(f32, Vec<Seed>)> {
         self.seen += 1;
-        (self.now(t) && self.into == "loss").then(|| (f32::NAN, vec![0.0; z.len()]))
+        let z = step.tape.value(step.logits).len();
+        (self.now(t) && self.into == "loss").then(|| (f32::NAN, vec![(step.logits, vec![0.0; z])]))
     }
     fn adjust_grads(
         &mut self,

@@ -37,6 +37,12 @@ pub struct MethodArgs {
     /// SI: xi, the damping of Omega += omega / (Delta^2 + xi) (default 0.1).
     #[arg(long, help_heading = "SI")]
     si_xi: Option<f32>,
+    /// LwF: alpha, the distillation weight (default 1).
+    #[arg(long, help_heading = "LwF")]
+    lwf_alpha: Option<f32>,
+    /// LwF: T, the distillation temperature (default 2).
+    #[arg(long, help_heading = "LwF")]
+    lwf_temperature: Option<f32>,
     /// GEM: samples kept in memory per finished task (default 256).
     #[arg(long, help_heading = "GEM")]
     gem_memory: Option<usize>,
@@ -83,6 +89,13 @@ impl MethodArgs {
             ("--gem-eps", self.gem_eps.is_some()),
         ];
         let penalty = [("--penalty-step", self.penalty_step.is_some())];
+        let lwf_flags = [
+            ("--lwf-alpha", self.lwf_alpha.is_some()),
+            ("--lwf-temperature", self.lwf_temperature.is_some()),
+        ];
+        if !matches!(cfg, MethodConfig::Lwf(_)) {
+            stray(&lwf_flags)?;
+        }
         match &mut cfg {
             MethodConfig::Naive => {
                 stray(&ewc_flags)?;
@@ -107,6 +120,14 @@ impl MethodArgs {
                 set(&mut c.c, self.si_c);
                 set(&mut c.xi, self.si_xi);
                 set(&mut c.penalty_step, self.penalty_step);
+            }
+            MethodConfig::Lwf(c) => {
+                stray(&ewc_flags)?;
+                stray(&si_flags)?;
+                stray(&gem_flags)?;
+                stray(&penalty)?;
+                set(&mut c.alpha, self.lwf_alpha);
+                set(&mut c.temperature, self.lwf_temperature);
             }
             MethodConfig::Gem(c) => {
                 stray(&ewc_flags)?;

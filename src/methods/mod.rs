@@ -4,12 +4,14 @@
 pub mod ewc;
 pub mod fisher;
 pub mod gem;
+pub mod lwf;
 mod naive;
 pub mod penalty;
 pub mod si;
 
 pub use ewc::{Ewc, EwcConfig};
 pub use gem::{Gem, GemConfig};
+pub use lwf::{Lwf, LwfConfig};
 pub use naive::Naive;
 pub use si::{Si, SiConfig};
 
@@ -17,7 +19,11 @@ use crate::error::Result;
 use crate::heads::{Heads, TaskHead};
 use crate::nn::Cnn;
 use crate::params::{Group, ParamStore};
+use crate::tape::{NodeId, Tape};
 use crate::train::Inputs;
+
+/// A node of a step's tape and the gradient of an extra loss with respect to its value.
+pub type Seed = (NodeId, Vec<f32>);
 use std::ops::Range;
 
 /// What a method sees of the task that is starting or ending.
@@ -56,31 +62,32 @@ pub struct TaskData<'a> {
     pub later_from: Group,
 }
 
-/// The input of one training step, as the network saw it: with the frozen-prefix cache, `x` is the
-/// input of group `from` (cached features), otherwise the images (`from` = G1).
-pub struct StepInput<'a> {
+/// One training step's graph, for a method's extra loss: the tape holding the forward pass, the
+/// input node (the input of group `from`: cached features with the frozen-prefix cache, else the
+/// images), the features entering G5 and the task's head logits `[B, width]`. A method may add
+/// nodes (e.g. another head on `features`); their parameters are the step's `params`.
+pub struct Step<'a> {
+    pub tape: &'a mut Tape,
+    pub params: &'a ParamStore,
+    pub net: &'a Cnn,
     pub from: Group,
-    pub x: &'a [f32],
-    pub shape: &'a [usize],
+    pub input: NodeId,
+    pub features: NodeId,
+    pub logits: NodeId,
 }
 
 /// A continual-learning method of PROTOCOL section 5, plugged into [`crate::train`]'s loop.
 ///
-/// Order per task: `begin_task`; per step `logits_loss` (an extra loss on the logits, back-propagated
+/// Order per task: `begin_task`; per step `extra_loss` (an extra loss on the step's graph, back-propagated
 /// with the task loss in one pass: LwF), `adjust_grads` (after the backward, before the SGD step:
 /// add a penalty's gradient, project as GEM does) and `after_step` (a proximal correction of θ, SI's
 /// path integral); `end_task` (Fisher, anchors, memories).
 pub trait Method: Send {
     fn begin_task(&mut self, _task: &TaskInfo, _params: &ParamStore) {}
 
-    /// An extra loss on this step's logits `[B, width]` (the task's head layer): its value and its
-    /// gradient with respect to those logits.
-    fn logits_loss(
-        &mut self,
-        _task: &TaskInfo,
-        _input: &StepInput,
-        _logits: &[f32],
-    ) -> Option<(f32, Vec<f32>)> {
+    /// An extra loss on this step's graph: its value and its gradient with respect to nodes of
+    /// the tape (seeds), back-propagated with the task loss in one pass (LwF's distillation).
+    fn extra_loss(&mut self, _task: &TaskInfo, _step: &mut Step) -> Option<(f32, Vec<Seed>)> {
         None
     }
 

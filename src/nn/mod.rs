@@ -200,6 +200,14 @@ impl Cnn {
             .fold(h, |h, &g| self.group_forward(tape, p, g, h, head))
     }
 
+    /// The features entering the head (G5's input) from the input `h` of group `from`: groups
+    /// `from..G5` (none when `from` is G5).
+    pub fn features(&self, tape: &mut Tape, p: &ParamStore, from: Group, h: NodeId) -> NodeId {
+        Group::ALL[from.index()..Group::G5.index()]
+            .iter()
+            .fold(h, |h, &g| self.group_forward(tape, p, g, h, 0))
+    }
+
     /// The output of group `g` given its input `h` (`head` matters only for G5).
     pub fn group_forward(
         &self,

@@ -4,7 +4,7 @@
 use crate::data::DatasetId;
 use crate::error::{Error, Result};
 use crate::heads::HeadLayout;
-use crate::methods::{Ewc, EwcConfig, Gem, GemConfig, Method, Naive, Si, SiConfig};
+use crate::methods::{Ewc, EwcConfig, Gem, GemConfig, Lwf, LwfConfig, Method, Naive, Si, SiConfig};
 use crate::nn::Preset;
 use crate::optim::SgdConfig;
 use crate::regime::Regime;
@@ -35,6 +35,8 @@ pub enum MethodKind {
     Naive,
     /// Online EWC: a quadratic penalty weighted by the running diagonal Fisher.
     Ewc,
+    /// Learning without forgetting: distil the previous model's outputs on every old head.
+    Lwf,
     /// Synaptic intelligence: a quadratic penalty weighted by the path integral Omega.
     Si,
     /// Gradient episodic memory: project the gradient so no past task's memory loss rises.
@@ -42,9 +44,10 @@ pub enum MethodKind {
 }
 
 impl MethodKind {
-    pub const ALL: [MethodKind; 4] = [
+    pub const ALL: [MethodKind; 5] = [
         MethodKind::Naive,
         MethodKind::Ewc,
+        MethodKind::Lwf,
         MethodKind::Si,
         MethodKind::Gem,
     ];
@@ -54,6 +57,7 @@ impl MethodKind {
         match self {
             MethodKind::Naive => "naive",
             MethodKind::Ewc => "ewc",
+            MethodKind::Lwf => "lwf",
             MethodKind::Si => "si",
             MethodKind::Gem => "gem",
         }
@@ -64,6 +68,7 @@ impl MethodKind {
         match self {
             MethodKind::Naive => MethodConfig::Naive,
             MethodKind::Ewc => MethodConfig::Ewc(EwcConfig::default()),
+            MethodKind::Lwf => MethodConfig::Lwf(LwfConfig::default()),
             MethodKind::Si => MethodConfig::Si(SiConfig::default()),
             MethodKind::Gem => MethodConfig::Gem(GemConfig::default()),
         }
@@ -76,6 +81,7 @@ impl MethodKind {
 pub enum MethodConfig {
     Naive,
     Ewc(EwcConfig),
+    Lwf(LwfConfig),
     Si(SiConfig),
     Gem(GemConfig),
 }
@@ -85,6 +91,7 @@ impl MethodConfig {
         match self {
             MethodConfig::Naive => MethodKind::Naive,
             MethodConfig::Ewc(_) => MethodKind::Ewc,
+            MethodConfig::Lwf(_) => MethodKind::Lwf,
             MethodConfig::Si(_) => MethodKind::Si,
             MethodConfig::Gem(_) => MethodKind::Gem,
         }
@@ -96,6 +103,7 @@ impl MethodConfig {
         match *self {
             MethodConfig::Naive => Box::new(Naive),
             MethodConfig::Ewc(c) => Box::new(Ewc::new(c, eta, seed)),
+            MethodConfig::Lwf(c) => Box::new(Lwf::new(c)),
             MethodConfig::Si(c) => Box::new(Si::new(c, eta)),
             MethodConfig::Gem(c) => Box::new(Gem::new(c, seed)),
         }
@@ -105,6 +113,7 @@ impl MethodConfig {
         match self {
             MethodConfig::Naive => Ok(()),
             MethodConfig::Ewc(c) => c.validate(),
+            MethodConfig::Lwf(c) => c.validate(),
             MethodConfig::Si(c) => c.validate(),
             MethodConfig::Gem(c) => c.validate(),
         }

@@ -15,7 +15,7 @@ pub use source::{Part, TaskSource};
 
 use crate::error::{Error, Result};
 use crate::heads::{HeadLayout, Heads};
-use crate::methods::{Method, StepInput, TaskData, TaskInfo};
+use crate::methods::{Method, Step, TaskData, TaskInfo};
 use crate::nn::{Cnn, Preset};
 use crate::optim::{Sgd, SgdConfig};
 use crate::params::{Group, ParamStore};
@@ -173,22 +173,25 @@ pub fn train(
                 }
                 let targets: Vec<u32> = labels.iter().map(|&l| head.target(l)).collect();
                 let input = tape.input(x);
-                let logits = net.forward_from(&mut tape, p, inputs.from(), input, head.layer);
+                let features = net.features(&mut tape, p, inputs.from(), input);
+                let logits = net.group_forward(&mut tape, p, Group::G5, features, head.layer);
                 let loss_node = tape.softmax_xent(logits, &targets);
                 let mut one = tape.take_buffer(1);
                 one[0] = 1.0;
                 let mut seeds = vec![(loss_node, one)];
                 let mut loss = tape.value(loss_node)[0];
-                let step_input = StepInput {
+                let mut step_graph = Step {
+                    tape: &mut tape,
+                    params: p,
+                    net,
                     from: inputs.from(),
-                    x: tape.value(input),
-                    shape: tape.shape(input),
+                    input,
+                    features,
+                    logits,
                 };
-                if let Some((extra, dlogits)) =
-                    method.logits_loss(&info, &step_input, tape.value(logits))
-                {
+                if let Some((extra, more)) = method.extra_loss(&info, &mut step_graph) {
                     loss += extra;
-                    seeds.push((logits, dlogits));
+                    seeds.extend(more);
                 }
                 if !loss.is_finite() {
                     return Err(place(NonFinite::Loss(loss)).into());
