@@ -138,18 +138,7 @@ fn head_by_hand(
 }
 
 fn close(what: &str, ours: &[f32], want: &[f64]) {
-    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
-    assert!(scale > 0.0, "{what}: all zero");
-    let worst = ours
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (f64::from(*a) - b).abs())
-        .fold(0.0, f64::max);
-    assert!(
-        worst / scale < 1e-5,
-        "{what}: off by {:.2e} of {scale:.2e}",
-        worst / scale
-    );
+    support::assert_close_rel(what, ours, want, 1e-5);
 }
 
 #[test]

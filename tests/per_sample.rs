@@ -2,6 +2,8 @@
 //! `Σ_n g_n²` equal to explicit per-sample gradients from one-image tapes, for both presets and
 //! every regime (which decides whether the lowest trainable conv runs fused with its pool).
 
+mod support;
+
 use rand::Rng;
 use regimebench::nn::{Cnn, Preset};
 use regimebench::params::ParamStore;
@@ -57,23 +59,8 @@ fn check(preset: Preset, width: usize, batch: usize) {
                 );
                 continue;
             }
-            let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
-            assert!(
-                scale > 0.0,
-                "{preset} R{depth} {}: no gradient at all",
-                info.name
-            );
-            let worst = ours
-                .iter()
-                .zip(want)
-                .map(|(a, b)| (f64::from(*a) - b).abs())
-                .fold(0.0, f64::max);
-            assert!(
-                worst / scale <= REL_TOL,
-                "{preset} R{depth} {}: off by {:.2e} of {scale:.3e}",
-                info.name,
-                worst / scale
-            );
+            let what = format!("{preset} R{depth} {}", info.name);
+            support::assert_close_rel(&what, ours, want, REL_TOL);
         }
     }
 }

@@ -119,3 +119,19 @@ pub fn shared_data() -> Option<PathBuf> {
     eprintln!("note: {} is absent; skipping", root.display());
     None
 }
+
+/// Asserts max |ours − want| <= `tol` · max |want| (and that `want` is not all zero).
+pub fn assert_close_rel(what: &str, ours: &[f32], want: &[f64], tol: f64) {
+    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "{what}: all zero");
+    let worst = ours
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (f64::from(*a) - b).abs())
+        .fold(0.0, f64::max);
+    assert!(
+        worst / scale <= tol,
+        "{what}: off by {:.2e} of {scale:.3e}",
+        worst / scale
+    );
+}
