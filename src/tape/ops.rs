@@ -409,22 +409,41 @@ pub(super) fn backward(
     out
 }
 
+/// Samples per task of [`squares_per_sample`]: fixed, so the order of the sum does not depend on
+/// the thread count.
+const SAMPLES_PER_TASK: usize = 4;
+
 /// `Σ_n g_n²` for a layer's weight and bias over the `geom.n` samples of a batch, elementwise:
-/// `one(n, g1, dw, db)` writes sample n's gradients for the one-sample geometry `g1`. The samples
-/// are added in order, so the sum is the same for any thread count.
+/// `one(n, g1, dw, db)` writes sample n's gradients for the one-sample geometry `g1`. Groups of
+/// [`SAMPLES_PER_TASK`] consecutive samples run in parallel, each summing its squares in sample
+/// order; the groups' sums are then added in group order: the same bits for any thread count.
 fn squares_per_sample(
     geom: &k::ConvGeom,
     dw: &mut [f32],
     db: &mut [f32],
-    one: impl Fn(usize, &k::ConvGeom, &mut [f32], &mut [f32]),
+    one: impl Fn(usize, &k::ConvGeom, &mut [f32], &mut [f32]) + Sync,
 ) {
+    use rayon::prelude::*;
     let g1 = k::ConvGeom { n: 1, ..*geom };
-    let (mut w1, mut b1) = (vec![0.0; dw.len()], vec![0.0; db.len()]);
+    let samples: Vec<usize> = (0..geom.n).collect();
+    let (lw, lb) = (dw.len(), db.len());
+    let partial: Vec<(Vec<f32>, Vec<f32>)> = samples
+        .par_chunks(SAMPLES_PER_TASK)
+        .map(|group| {
+            let (mut w1, mut b1) = (vec![0.0; lw], vec![0.0; lb]);
+            let (mut sw, mut sb) = (vec![0.0f32; lw], vec![0.0f32; lb]);
+            for &n in group {
+                one(n, &g1, &mut w1, &mut b1);
+                sw.iter_mut().zip(&w1).for_each(|(s, g)| *s += g * g);
+                sb.iter_mut().zip(&b1).for_each(|(s, g)| *s += g * g);
+            }
+            (sw, sb)
+        })
+        .collect();
     dw.fill(0.0);
     db.fill(0.0);
-    for n in 0..geom.n {
-        one(n, &g1, &mut w1, &mut b1);
-        dw.iter_mut().zip(&w1).for_each(|(s, g)| *s += g * g);
-        db.iter_mut().zip(&b1).for_each(|(s, g)| *s += g * g);
+    for (sw, sb) in &partial {
+        dw.iter_mut().zip(sw).for_each(|(s, g)| *s += g);
+        db.iter_mut().zip(sb).for_each(|(s, g)| *s += g);
     }
 }
