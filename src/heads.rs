@@ -80,6 +80,19 @@ impl TaskHead<'_> {
     }
 }
 
+/// softmax(row[outputs] / temperature) in f64: a task's predictive distribution over its outputs
+/// (EWC's Fisher at temperature 1, LwF's distillation at T).
+pub fn softmax_over(row: &[f32], outputs: &[usize], temperature: f64) -> Vec<f64> {
+    let scaled: Vec<f64> = outputs
+        .iter()
+        .map(|&s| f64::from(row[s]) / temperature)
+        .collect();
+    let max = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = scaled.iter().map(|v| (v - max).exp()).collect();
+    let sum: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / sum).collect()
+}
+
 /// The heads of one run: the layout, the width of each head layer, and each task's outputs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heads {

@@ -180,24 +180,6 @@ impl Method for Ewc {
 
     fn warnings(&self) -> Vec<String> {
         let s = self.records.iter().map(|r| r.max_step_factor);
-        step_warnings("eta*lambda*F~", self.config.penalty_step, s)
+        super::penalty::step_warnings("eta*lambda*F~", self.config.penalty_step, s)
     }
-}
-
-/// One warning per task whose largest step factor s = η w exceeds 2: the explicit step
-/// diverges there (multiplies the deviation by 1 − s), the proximal one does not.
-pub(super) fn step_warnings(
-    what: &str,
-    step: PenaltyStep,
-    per_task: impl Iterator<Item = f32>,
-) -> Vec<String> {
-    let consequence = match step {
-        PenaltyStep::Explicit => "this run's explicit penalty step diverges there",
-        PenaltyStep::Proximal => "an explicit step would diverge there (this run's is proximal)",
-    };
-    per_task
-        .enumerate()
-        .filter(|(_, s)| *s > 2.0)
-        .map(|(t, s)| format!("task {}: max {what} = {s:.3} > 2: {consequence}", t + 1))
-        .collect()
 }

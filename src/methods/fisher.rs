@@ -17,7 +17,7 @@
 //! minibatch mean. Only the trainable parameters get a Fisher (zero elsewhere), computed from the
 //! inputs the loop trained on (cached frozen-prefix features when the regime has them).
 
-use crate::heads::TaskHead;
+use crate::heads::{softmax_over, TaskHead};
 use crate::nn::Cnn;
 use crate::params::ParamStore;
 use crate::tape::Tape;
@@ -127,7 +127,11 @@ pub fn diagonal_fisher(
         let (x, labels) = inputs.batch(chunk, tape.take_buffer(0));
         let xi = tape.input(x);
         let z = net.forward_from(&mut tape, p, inputs.from(), xi, head.layer);
-        let q = softmax_rows(tape.value(z), net.width, &outputs);
+        let q: Vec<Vec<f64>> = tape
+            .value(z)
+            .chunks_exact(net.width)
+            .map(|row| softmax_over(row, &outputs, 1.0))
+            .collect();
         // ∂ log q(c|x_n) / ∂z for class c (an output index) of row n, times `scale`.
         let seed = |c: &dyn Fn(usize) -> usize, scale: &dyn Fn(usize) -> f64| -> Vec<f32> {
             let mut dz = vec![0.0f32; chunk.len() * net.width];
@@ -179,23 +183,6 @@ pub fn diagonal_fisher(
         }
     }
     fisher
-}
-
-/// Per row of `z` (`width` logits), the softmax over the logits at `outputs`, in f64.
-fn softmax_rows(z: &[f32], width: usize, outputs: &[usize]) -> Vec<Vec<f64>> {
-    z.chunks_exact(width)
-        .map(|row| {
-            let max = outputs
-                .iter()
-                .fold(f64::NEG_INFINITY, |m, &s| m.max(f64::from(row[s])));
-            let e: Vec<f64> = outputs
-                .iter()
-                .map(|&s| (f64::from(row[s]) - max).exp())
-                .collect();
-            let sum: f64 = e.iter().sum();
-            e.into_iter().map(|v| v / sum).collect()
-        })
-        .collect()
 }
 
 /// An index drawn from the distribution `q` (one uniform draw, inverse CDF).

@@ -13,7 +13,7 @@
 //! this task, so the gradient flows into the trunk only).
 
 use super::{Method, Seed, Step, TaskInfo};
-use crate::heads::TaskHead;
+use crate::heads::{softmax_over, TaskHead};
 use crate::params::{Group, ParamStore};
 use crate::tape::{NodeId, Tape};
 use crate::tensor::Tensor;
@@ -58,6 +58,8 @@ impl LwfConfig {
 pub struct Lwf {
     config: LwfConfig,
     theta_old: Option<ParamStore>,
+    /// The old model's forward tape, kept across steps (its buffers are recycled).
+    old_tape: Option<Tape>,
 }
 
 impl Lwf {
@@ -65,6 +67,7 @@ impl Lwf {
         Lwf {
             config,
             theta_old: None,
+            old_tape: None,
         }
     }
 }
@@ -85,8 +88,8 @@ pub fn distill(
     let mut value = 0.0;
     let rows = z.chunks_exact(width).zip(z_old.chunks_exact(width));
     for ((row, old), d) in rows.zip(dz.chunks_exact_mut(width)) {
-        let p = softmax_t(row, outputs, t);
-        let q = softmax_t(old, outputs, t);
+        let p = softmax_over(row, outputs, t);
+        let q = softmax_over(old, outputs, t);
         for (j, &s) in outputs.iter().enumerate() {
             if q[j] > 0.0 {
                 value += q[j] * (q[j].ln() - p[j].ln());
@@ -95,15 +98,6 @@ pub fn distill(
         }
     }
     alpha * t * t * value / b
-}
-
-/// softmax(row[outputs] / t) in f64.
-fn softmax_t(row: &[f32], outputs: &[usize], t: f64) -> Vec<f64> {
-    let scaled: Vec<f64> = outputs.iter().map(|&s| f64::from(row[s]) / t).collect();
-    let max = scaled.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let e: Vec<f64> = scaled.iter().map(|v| (v - max).exp()).collect();
-    let sum: f64 = e.iter().sum();
-    e.into_iter().map(|v| v / sum).collect()
 }
 
 /// The finished tasks' heads, each (layer, outputs) once.
@@ -121,26 +115,28 @@ fn old_heads<'a>(task: &'a TaskInfo) -> Vec<TaskHead<'a>> {
 impl Method for Lwf {
     fn begin_task(&mut self, task: &TaskInfo, params: &ParamStore) {
         self.theta_old = (task.task > 0).then(|| params.clone());
+        self.old_tape = (task.task > 0).then(|| Tape::new(params, &[]));
     }
 
     fn extra_loss(&mut self, task: &TaskInfo, step: &mut Step) -> Option<(f32, Vec<Seed>)> {
-        let old = self.theta_old.as_ref()?;
+        let (Some(old), Some(old_tape)) = (&self.theta_old, &mut self.old_tape) else {
+            return None;
+        };
         let width = step.net.width;
         // The old model on the step's input: a forward pass alone.
-        let mut old_tape = Tape::new(old, &[]);
-        let x = Tensor::new(
-            step.tape.shape(step.input),
-            step.tape.value(step.input).to_vec(),
-        );
-        let xi = old_tape.input(x);
-        let h_old = step.net.features(&mut old_tape, old, step.from, xi);
+        old_tape.clear();
+        let input = step.tape.value(step.input);
+        let mut buf = old_tape.take_buffer(input.len());
+        buf.copy_from_slice(input);
+        let xi = old_tape.input(Tensor::new(step.tape.shape(step.input), buf));
+        let h_old = step.net.features(old_tape, old, step.from, xi);
         let current = task.head().layer;
         let mut seeds: Vec<(usize, NodeId, Vec<f32>)> = Vec::new();
         let mut value = 0.0;
         for head in old_heads(task) {
             let z_old = step
                 .net
-                .group_forward(&mut old_tape, old, Group::G5, h_old, head.layer);
+                .group_forward(old_tape, old, Group::G5, h_old, head.layer);
             let node = if head.layer == current {
                 step.logits
             } else {
@@ -193,8 +189,8 @@ mod tests {
                 (0.0, 0.0),
                 "outputs outside the head get nothing"
             );
-            let p = softmax_t(&z[n * 4..n * 4 + 4], &outputs, 2.0);
-            let q = softmax_t(&z_old[n * 4..n * 4 + 4], &outputs, 2.0);
+            let p = softmax_over(&z[n * 4..n * 4 + 4], &outputs, 2.0);
+            let q = softmax_over(&z_old[n * 4..n * 4 + 4], &outputs, 2.0);
             for (j, &s) in outputs.iter().enumerate() {
                 let closed = 0.7 * 2.0 * (p[j] - q[j]) / 2.0;
                 assert!((f64::from(row[s]) - closed).abs() < 1e-7, "{n} {s}");

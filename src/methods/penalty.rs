@@ -179,6 +179,24 @@ impl QuadraticPenalty {
     }
 }
 
+/// One warning per task whose largest step factor s = η w exceeds 2: the explicit step
+/// diverges there (multiplies the deviation by 1 − s), the proximal one does not.
+pub fn step_warnings(
+    what: &str,
+    step: PenaltyStep,
+    per_task: impl Iterator<Item = f32>,
+) -> Vec<String> {
+    let consequence = match step {
+        PenaltyStep::Explicit => "this run's explicit penalty step diverges there",
+        PenaltyStep::Proximal => "an explicit step would diverge there (this run's is proximal)",
+    };
+    per_task
+        .enumerate()
+        .filter(|(_, s)| *s > 2.0)
+        .map(|(t, s)| format!("task {}: max {what} = {s:.3} > 2: {consequence}", t + 1))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -204,7 +204,7 @@ impl Method for Si {
 
     fn warnings(&self) -> Vec<String> {
         let s = self.records.iter().map(|r| r.max_s.unwrap_or(0.0));
-        super::ewc::step_warnings("eta*2c*Omega", self.config.penalty_step, s)
+        super::penalty::step_warnings("eta*2c*Omega", self.config.penalty_step, s)
     }
 
     fn wants_step_delta(&self) -> bool {

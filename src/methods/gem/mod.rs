@@ -100,6 +100,8 @@ pub struct Gem {
     net: Option<Cnn>,
     memories: Vec<Memory>,
     records: Vec<GemTaskRecord>,
+    /// The memory passes' tape for the current task's trainable set, kept across its steps.
+    tape: Option<Tape>,
     sum_v: f64,
     count_v: usize,
 }
@@ -112,6 +114,7 @@ impl Gem {
             net: None,
             memories: Vec::new(),
             records: Vec::new(),
+            tape: None,
             sum_v: 0.0,
             count_v: 0,
         }
@@ -120,20 +123,23 @@ impl Gem {
     pub fn records(&self) -> &[GemTaskRecord] {
         &self.records
     }
+}
 
-    /// g_k = P(∇L(memory_k)): the mean training loss over the memory through its task's head,
-    /// back-propagated into the task's trainable parameters only (zero elsewhere).
-    fn memory_gradient(&self, net: &Cnn, m: &Memory, p: &ParamStore, flags: &[bool]) -> Vec<f32> {
-        let mut tape = Tape::with_trainable(flags.to_vec());
-        let mut shape = vec![m.targets.len()];
-        shape.extend_from_slice(&m.shape);
-        let x = tape.input(Tensor::new(&shape, m.features.clone()));
-        let z = net.forward_from(&mut tape, p, m.from, x, m.layer);
-        let loss = tape.softmax_xent(z, &m.targets);
-        let mut g = vec![0.0; p.len()];
-        tape.backward(loss, p, &mut g);
-        g
-    }
+/// g_k = P(∇L(memory_k)): the mean training loss over the memory through its task's head,
+/// back-propagated into the tape's trainable parameters only (zero elsewhere). `tape` is reused
+/// from step to step (its buffers are recycled).
+fn memory_gradient(tape: &mut Tape, net: &Cnn, m: &Memory, p: &ParamStore) -> Vec<f32> {
+    tape.clear();
+    let mut shape = vec![m.targets.len()];
+    shape.extend_from_slice(&m.shape);
+    let mut x = tape.take_buffer(m.features.len());
+    x.copy_from_slice(&m.features);
+    let x = tape.input(Tensor::new(&shape, x));
+    let z = net.forward_from(tape, p, m.from, x, m.layer);
+    let loss = tape.softmax_xent(z, &m.targets);
+    let mut g = vec![0.0; p.len()];
+    tape.backward(loss, p, &mut g);
+    g
 }
 
 /// Σ_i a_i b_i over the trainable ranges, in f64.
@@ -147,6 +153,7 @@ fn dot(a: &[f32], b: &[f32], ranges: &[Range<usize>]) -> f64 {
 
 impl Method for Gem {
     fn begin_task(&mut self, _: &TaskInfo, _: &ParamStore) {
+        self.tape = None; // the trainable set may change with the task
         self.records.push(GemTaskRecord {
             memories: self.memories.len(),
             ..GemTaskRecord::default()
@@ -162,11 +169,12 @@ impl Method for Gem {
             return Ok(()); // task 1: no memory yet
         };
         let ranges = task.trainable;
-        let rows: Vec<Vec<f32>> = self
-            .memories
-            .iter()
-            .map(|m| self.memory_gradient(net, m, p, task.trainable_params))
+        let mut tape = (self.tape.take())
+            .unwrap_or_else(|| Tape::with_trainable(task.trainable_params.to_vec()));
+        let rows: Vec<Vec<f32>> = (self.memories.iter())
+            .map(|m| memory_gradient(&mut tape, net, m, p))
             .collect();
+        self.tape = Some(tape);
         let gg: Vec<f64> = rows.iter().map(|gk| dot(g, gk, ranges)).collect();
         if gg.iter().all(|&d| d >= 0.0) {
             return Ok(()); // g~ = g, bit for bit
