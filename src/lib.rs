@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod data;
 pub mod error;
+pub mod explain;
 pub mod heads;
 pub mod methods;
 pub mod metrics;
@@ -17,6 +18,7 @@ pub mod rng;
 pub mod run;
 pub mod tape;
 pub mod tensor;
+pub mod trace;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let args = cli::Cli::parse();
     let result = check_isa_env().and_then(|()| match args.command {
         cli::Command::Run(a) => cli::run::run(*a),
+        cli::Command::Explain(a) => cli::explain::run(a),
         cli::Command::Data(c) => cli::data::run(c),
         cli::Command::Bench(a) => cli::bench::run(a),
     });

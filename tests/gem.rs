@@ -5,6 +5,7 @@
 
 mod support;
 
+use regimebench::trace::Trace;
 use regimebench::heads::HeadLayout;
 use regimebench::methods::{Gem, GemConfig, Method, TaskData, TaskInfo};
 use regimebench::nn::Preset;
@@ -33,6 +34,7 @@ fn gem_passes_agreeing_steps_and_projects_violating_ones_exactly() {
             trainable: &ranges,
             trainable_params: &flags,
             heads: &heads,
+            trace: Trace::off(),
         };
         let images = Inputs::Images {
             src: &src,

@@ -4,6 +4,7 @@
 //! and projected gradient. The values come from `tests/golden/gen_methods.py` (see
 //! tests/golden/README.md); no Python is needed here.
 
+use regimebench::trace::Trace;
 use regimebench::heads::{HeadLayout, Heads};
 use regimebench::methods::fisher::{diagonal_fisher, FisherClasses, FisherConfig, FisherKind};
 use regimebench::methods::gem::qp;
@@ -356,6 +357,7 @@ fn si_omega_along_three_sgd_steps_matches_pytorch() {
         trainable: &all,
         trainable_params: &flags,
         heads: &heads,
+        trace: Trace::off(),
     };
     let mut si = Si::new(
         SiConfig {

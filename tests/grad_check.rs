@@ -424,3 +424,8 @@ fn cifar_network_gradients() {
 fn small_network_with_the_global_head_gradients() {
     check_network(Preset::Small, 10, 4);
 }
+
+#[test]
+fn tiny_network_gradients() {
+    check_network(Preset::Tiny, 6, 3);
+}

@@ -1,8 +1,9 @@
-//! The command line: `run` (one run of the study), `data` (status, fetch) and `bench`
-//! (training-step throughput).
+//! The command line: `run` (one run of the study), `explain` (a method's every intermediate on
+//! a toy problem), `data` (status, fetch) and `bench` (training-step throughput).
 
 pub mod bench;
 pub mod data;
+pub mod explain;
 pub mod method;
 pub mod run;
 
@@ -20,6 +21,9 @@ pub struct Cli {
 pub enum Command {
     /// Train one run (dataset x regime x method x order x seed) and write its JSON result.
     Run(Box<run::RunArgs>),
+    /// Print every intermediate of a method's equations (PROTOCOL section 5) on a toy problem
+    /// small enough to check by hand: one task switch and one training step.
+    Explain(explain::ExplainArgs),
     /// Inspect or download datasets.
     #[command(subcommand)]
     Data(data::DataCmd),

@@ -86,7 +86,7 @@ pub struct RunArgs {
     quiet: bool,
 }
 
-fn parse_regime(s: &str) -> Result<Regime, String> {
+pub fn parse_regime(s: &str) -> Result<Regime, String> {
     s.parse()
 }
 

@@ -16,6 +16,7 @@ use super::penalty::{PenaltyStep, QuadraticPenalty};
 use super::{Method, TaskData, TaskInfo};
 use crate::error::Result;
 use crate::params::ParamStore;
+use crate::trace::Value;
 
 /// Online EWC's constants (PROTOCOL section 5).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -123,6 +124,7 @@ impl Method for Ewc {
     fn adjust_grads(&mut self, task: &TaskInfo, p: &ParamStore, grads: &mut [f32]) -> Result<()> {
         if self.anchored() {
             let (f, star) = (&self.fisher_tilde, &self.theta_star);
+            (self.penalty).record(task.trace, "λ F~", p.flat(), f, star, task.trainable);
             self.penalty
                 .adjust_grads(p.flat(), f, star, grads, task.trainable);
         }
@@ -155,6 +157,16 @@ impl Method for Ewc {
         for (ft, &f) in self.fisher_tilde.iter_mut().zip(&f_t) {
             *ft = gamma * *ft + f;
         }
+        let kept = p.ranges_of(flags);
+        let note = format!(
+            "the diagonal Fisher of this task at θ*_t ({:?}, classes: {:?}), for what later tasks train",
+            self.config.fisher.kind, self.config.fisher.classes
+        );
+        task.trace
+            .record("F_t", &note, || Value::params(&f_t, &kept));
+        let note = format!("γ F~ + F_t, γ = {gamma}; the anchor θ* becomes θ*_t");
+        task.trace
+            .record("F~", &note, || Value::params(&self.fisher_tilde, &kept));
         self.theta_star = p.flat().to_vec();
         let got: Vec<f32> = p
             .ranges_of(flags)

@@ -17,6 +17,7 @@ use crate::heads::{softmax_over, TaskHead};
 use crate::params::{Group, ParamStore};
 use crate::tape::{NodeId, Tape};
 use crate::tensor::Tensor;
+use crate::trace::{Trace, Value};
 
 /// LwF's constants (PROTOCOL section 5).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -72,6 +73,47 @@ impl Lwf {
     }
 }
 
+/// Records one old head's z, z_old, both softmaxes at T, its KD term and ∂KD/∂z (`zs`: the
+/// current logits, the old model's and the seed gradient, each `[B, width]`).
+fn record(cfg: &LwfConfig, trace: &Trace, head: TaskHead, width: usize, zs: [&[f32]; 3], kd: f64) {
+    let t = cfg.temperature;
+    let cols = |z: &[f32]| -> Vec<f64> {
+        (z.chunks_exact(width))
+            .flat_map(|row| head.outputs.iter().map(move |&s| f64::from(row[s])))
+            .collect()
+    };
+    let soft = |z: &[f32]| -> Vec<f64> {
+        (z.chunks_exact(width))
+            .flat_map(|row| softmax_over(row, head.outputs, f64::from(t)))
+            .collect()
+    };
+    let (b, k) = (zs[0].len() / width, head.outputs.len());
+    let mat = |data| Value::Matrix {
+        rows: b,
+        cols: k,
+        data,
+    };
+    let of = format!(
+        "the outputs {:?} of head layer {}",
+        head.outputs, head.layer
+    );
+    let names = ["z", "z_old"];
+    for (name, z) in names.iter().zip(zs) {
+        let note = format!("{name} on {of}, [B, k]");
+        trace.record(name, &note, || mat(cols(z)));
+    }
+    for (name, z) in ["softmax(z/T)", "softmax(z_old/T)"].iter().zip(zs) {
+        let note = format!("T = {t}, over {of}");
+        trace.record(name, &note, || mat(soft(z)));
+    }
+    let note = format!(
+        "α T² (1/B) Σ_n KL(softmax(z_old/T) ‖ softmax(z/T)) on {of}, α = {}",
+        cfg.alpha
+    );
+    trace.record("KD", &note, || Value::Scalar(kd));
+    let note = format!("α T (softmax(z/T) − softmax(z_old/T)) / B on {of}");
+    trace.record("∂KD/∂z", &note, || mat(cols(zs[2])));
+}
 /// The distillation term of one head over the rows of `z` and `z_old` (`width` logits each),
 /// restricted to `outputs`: its value α T² (1/B) Σ_n KL(p_old ‖ p) and its gradient, added into
 /// `dz` (`[B, width]`), α T (p − p_old) / B on `outputs`, with p = softmax(z/T) there.
@@ -153,7 +195,16 @@ impl Method for Lwf {
             };
             let z = step.tape.value(node);
             let zo = old_tape.value(z_old);
-            value += distill(&self.config, z, zo, width, head.outputs, &mut seeds[at].2);
+            let kd = distill(&self.config, z, zo, width, head.outputs, &mut seeds[at].2);
+            value += kd;
+            record(
+                &self.config,
+                task.trace,
+                head,
+                width,
+                [z, zo, &seeds[at].2],
+                kd,
+            );
         }
         let seeds = seeds.into_iter().map(|(_, n, d)| (n, d)).collect();
         Some((value as f32, seeds))

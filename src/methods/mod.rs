@@ -20,6 +20,7 @@ use crate::heads::{Heads, TaskHead};
 use crate::nn::Cnn;
 use crate::params::{Group, ParamStore};
 use crate::tape::{NodeId, Tape};
+use crate::trace::Trace;
 use crate::train::Inputs;
 
 /// A node of a step's tape and the gradient of an extra loss with respect to its value.
@@ -38,6 +39,8 @@ pub struct TaskInfo<'a> {
     pub trainable_params: &'a [bool],
     /// The run's head layout: every task's head (`heads.of(j)`), for methods that look back.
     pub heads: &'a Heads,
+    /// Where a method records its intermediates by their PROTOCOL names (on for `explain`).
+    pub trace: &'a Trace,
 }
 
 impl TaskInfo<'_> {

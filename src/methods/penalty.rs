@@ -28,6 +28,7 @@
 //! it is the penalty's proximal step following the optimiser's step, exact only for plain SGD. `eta`
 //! must be the optimiser's learning rate.
 
+use crate::trace::{Trace, Value};
 use std::ops::Range;
 
 /// How the quadratic penalty is stepped (`--penalty-step`).
@@ -121,9 +122,20 @@ impl QuadraticPenalty {
         grads: &mut [f32],
         trainable: &[Range<usize>],
     ) {
-        if self.step != PenaltyStep::Explicit {
-            return;
+        if self.step == PenaltyStep::Explicit {
+            self.add_gradient(theta, importance, anchor, grads, trainable);
         }
+    }
+
+    /// `g_i += ∂R/∂θ_i = w_i (θ_i − θ*_i)` on the trainable ranges.
+    fn add_gradient(
+        &self,
+        theta: &[f32],
+        importance: &[f32],
+        anchor: &[f32],
+        grads: &mut [f32],
+        trainable: &[Range<usize>],
+    ) {
         for r in trainable {
             for (((g, &t), &imp), &a) in grads[r.clone()]
                 .iter_mut()
@@ -161,6 +173,44 @@ impl QuadraticPenalty {
                 }
             }
         }
+    }
+
+    /// Records R(θ), its gradient w (θ − θ*) and the proximal factors s = η w on `trace`, where
+    /// `w` names the weight (`λ F~`, `2c Ω`).
+    pub fn record(
+        &self,
+        trace: &Trace,
+        w: &str,
+        theta: &[f32],
+        importance: &[f32],
+        anchor: &[f32],
+        trainable: &[Range<usize>],
+    ) {
+        let note = format!("the penalty Σ_i (w_i/2)(θ_i − θ*_i)² at θ, w = {w}");
+        trace.record("R(θ)", &note, || {
+            Value::Scalar(self.value(theta, importance, anchor, trainable))
+        });
+        let note = match self.step {
+            PenaltyStep::Explicit => "w (θ − θ*): the explicit step adds it to g~",
+            PenaltyStep::Proximal => {
+                "w (θ − θ*): the proximal step takes it implicitly (not in g~)"
+            }
+        };
+        trace.record("∇R", note, || {
+            let mut g = vec![0.0; theta.len()];
+            self.add_gradient(theta, importance, anchor, &mut g, trainable);
+            Value::params(&g, trainable)
+        });
+        let note = match self.step {
+            PenaltyStep::Explicit => "η w: the explicit step multiplies θ − θ* by 1 − s",
+            PenaltyStep::Proximal => "η w: the proximal step sets θ' = (θ_sgd + s θ*) / (1 + s)",
+        };
+        trace.record("s", note, || {
+            let s: Vec<f32> = (importance.iter())
+                .map(|&imp| self.eta * self.strength * imp)
+                .collect();
+            Value::params(&s, trainable)
+        });
     }
 
     /// `max_i s_i = max_i η w_i` over the trainable ranges (0 when there are none): the explicit step

@@ -19,6 +19,7 @@ use super::penalty::{PenaltyStep, QuadraticPenalty};
 use super::{Method, TaskData, TaskInfo};
 use crate::error::Result;
 use crate::params::ParamStore;
+use crate::trace::Value;
 use std::ops::Range;
 
 /// SI's constants, each named (PROTOCOL section 5 defaults: c = 1.0, ξ = 0.1, proximal step).
@@ -157,6 +158,17 @@ impl Method for Si {
         params: &ParamStore,
         grads: &mut [f32],
     ) -> Result<()> {
+        if task.task > 0 {
+            let (omega, star) = (&self.big_omega, &self.theta_star);
+            (self.penalty).record(
+                task.trace,
+                "2c Ω",
+                params.flat(),
+                omega,
+                star,
+                task.trainable,
+            );
+        }
         if self.config.penalty_step == PenaltyStep::Explicit {
             // ω takes g = ∇L_t, before the penalty's 2c Ω (θ − θ*) joins it.
             self.task_grad.clear();
@@ -191,6 +203,13 @@ impl Method for Si {
                 *omega += -g * delta;
             }
         }
+        let note = "θ' − θ: the real, masked step (proximal correction included)";
+        task.trace.record("δ", note, || {
+            let d: Vec<f32> = theta.iter().zip(before).map(|(a, b)| a - b).collect();
+            Value::params(&d, task.trainable)
+        });
+        let note = "ω += −g δ, g = ∇L_t (the task loss only, before any penalty)";
+        (task.trace).record("ω", note, || Value::params(&self.omega, task.trainable));
     }
 
     fn end_task(&mut self, task: &TaskInfo, _: &TaskData, params: &ParamStore) -> Result<()> {
@@ -217,6 +236,15 @@ impl Si {
     pub fn finish_task(&mut self, task: &TaskInfo, params: &ParamStore) {
         let theta = params.flat();
         let xi = self.config.xi;
+        let note = "θ*_t − θ*_{t−1} (θ*_0: the start of task 1)";
+        task.trace.record("Δ", note, || {
+            let d: Vec<f32> = (theta.iter().zip(&self.theta_star))
+                .map(|(a, b)| a - b)
+                .collect();
+            Value::params(&d, task.trainable)
+        });
+        let note = "ω summed over this task's steps";
+        (task.trace).record("ω", note, || Value::params(&self.omega, task.trainable));
         for r in task.trainable {
             for (((big_omega, &omega), &theta_t), &theta_prev) in self.big_omega[r.clone()]
                 .iter_mut()
@@ -228,9 +256,15 @@ impl Si {
                 *big_omega += omega / (delta * delta + xi);
             }
         }
+        let note = format!("Ω + ω / (Δ² + ξ), ξ = {xi}; then ω = 0 and the anchor θ* becomes θ*_t");
+        (task.trace).record("Ω", &note, || {
+            Value::params(&self.big_omega, task.trainable)
+        });
         self.omega.fill(0.0);
         self.theta_star.copy_from_slice(theta); // the anchor becomes θ*_t
         let negative = self.big_omega.iter().filter(|&&o| o < 0.0).count();
+        let note = "entries of Ω below 0 (Ω is not clamped)";
+        (task.trace).record("#(Ω < 0)", note, || Value::Scalar(negative as f64));
         if let Some(rec) = self.records.iter_mut().rev().find(|r| r.task == task.task) {
             rec.negative_big_omega = Some(negative);
         }

@@ -1,5 +1,6 @@
-//! The networks of PROTOCOL section 3: presets `small` and `cifar`, their five layer groups,
-//! forward passes that can start at any group (for frozen-prefix caching), and seeded init.
+//! The networks of PROTOCOL section 3: presets `small` and `cifar` (and `tiny`, small enough to
+//! print in full for `regimebench explain`), their five layer groups, forward passes that can start
+//! at any group (for frozen-prefix caching), and seeded init.
 
 mod init;
 
@@ -17,16 +18,22 @@ pub enum Preset {
     Small,
     /// 3×32×32 input; conv 3→32→64→128, fc 2048→256, head 256→k.
     Cifar,
+    /// 1×8×8 input; conv 1→2→2→2, fc 2→4, head 4→k: the same five groups and ops with a few
+    /// dozen parameters, for `regimebench explain` (not a preset of the study, so not offered by
+    /// `run`).
+    #[value(skip)]
+    Tiny,
 }
 
 impl Preset {
-    pub const ALL: [Preset; 2] = [Preset::Small, Preset::Cifar];
+    pub const ALL: [Preset; 3] = [Preset::Small, Preset::Cifar, Preset::Tiny];
 
     /// The name used on the command line, in results and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Preset::Small => "small",
             Preset::Cifar => "cifar",
+            Preset::Tiny => "tiny",
         }
     }
 
@@ -35,6 +42,7 @@ impl Preset {
         match self {
             Preset::Small => (1, 28, 28),
             Preset::Cifar => (3, 32, 32),
+            Preset::Tiny => (1, 8, 8),
         }
     }
     /// Output channels of the three conv groups.
@@ -42,12 +50,14 @@ impl Preset {
         match self {
             Preset::Small => [16, 32, 64],
             Preset::Cifar => [32, 64, 128],
+            Preset::Tiny => [2, 2, 2],
         }
     }
     fn hidden(self) -> usize {
         match self {
             Preset::Small => 128,
             Preset::Cifar => 256,
+            Preset::Tiny => 4,
         }
     }
     /// Floats per image at the input of group `g` (the image itself for G1); each pool halves

@@ -21,6 +21,7 @@ use crate::optim::{Sgd, SgdConfig};
 use crate::params::{Group, ParamStore};
 use crate::regime::Regime;
 use crate::tape::Tape;
+use crate::trace::{Stage, Trace, Value};
 use guard::{non_finite_in, Frozen};
 use rand::seq::SliceRandom;
 use std::time::Instant;
@@ -85,6 +86,20 @@ pub fn train(
     method: &mut dyn Method,
     progress: Progress,
 ) -> Result<Trained> {
+    train_traced(cfg, net, p, src, method, progress, Trace::off())
+}
+
+/// [`train`], recording every step's loss, g, g̃ and θ (and the method's own intermediates) in
+/// `trace`: what `regimebench explain` prints.
+pub fn train_traced(
+    cfg: &TrainConfig,
+    net: &Cnn,
+    p: &mut ParamStore,
+    src: &dyn TaskSource,
+    method: &mut dyn Method,
+    progress: Progress,
+    trace: &Trace,
+) -> Result<Trained> {
     cfg.validate()?;
     let heads = heads_for(cfg, net, p, src)?;
     let t_count = heads.tasks();
@@ -121,7 +136,20 @@ pub fn train(
             trainable: &trainable,
             trainable_params: &flags,
             heads: &heads,
+            trace,
         };
+        trace.at(task, Stage::Start);
+        trace.record(
+            "m",
+            "the trainable parameters of this task (the mask)",
+            || {
+                let names: Vec<&str> = (p.ids().zip(&flags))
+                    .filter(|(_, &f)| f)
+                    .map(|(id, _)| p.info(id).name.as_str())
+                    .collect();
+                Value::Text(names.join(", "))
+            },
+        );
         let started = Instant::now();
         // Entries of groups frozen now may hold the last task's gradient: no method may see them.
         grads.fill(0.0);
@@ -172,6 +200,12 @@ pub fn train(
                     )));
                 }
                 let targets: Vec<u32> = labels.iter().map(|&l| head.target(l)).collect();
+                trace.at(task, Stage::Step(step + 1));
+                trace.record(
+                    "y",
+                    "the batch's targets (outputs of the head layer)",
+                    || Value::Text(format!("{targets:?}")),
+                );
                 let input = tape.input(x);
                 let features = net.features(&mut tape, p, inputs.from(), input);
                 let logits = net.group_forward(&mut tape, p, Group::G5, features, head.layer);
@@ -180,6 +214,9 @@ pub fn train(
                 one[0] = 1.0;
                 let mut seeds = vec![(loss_node, one)];
                 let mut loss = tape.value(loss_node)[0];
+                trace.record("L_t", "the batch's mean cross-entropy", || {
+                    Value::Scalar(f64::from(loss))
+                });
                 let mut step_graph = Step {
                     tape: &mut tape,
                     params: p,
@@ -197,7 +234,11 @@ pub fn train(
                     return Err(place(NonFinite::Loss(loss)).into());
                 }
                 tape.backward_with(seeds, p, &mut grads);
+                let note = "P(∇ of the step's loss: L_t and any extra loss of the method)";
+                trace.record("g", note, || Value::params(&grads, &trainable));
                 method.adjust_grads(&info, p, &mut grads)?;
+                let note = "the method's gradient, which the SGD step takes";
+                trace.record("g~", note, || Value::params(&grads, &trainable));
                 frozen.check_grads(&grads, "adjust_grads");
                 if let Some(param) = non_finite_in(p, &grads, &trainable) {
                     return Err(place(NonFinite::Gradient { param }).into());
@@ -207,7 +248,11 @@ pub fn train(
                     before.extend_from_slice(p.flat());
                 }
                 sgd.step(p.flat_mut(), &grads, &trainable);
+                let note = "θ − η g~: the SGD step";
+                trace.record("θ_sgd", note, || Value::params(p.flat(), &trainable));
                 method.after_step(&info, &before, p.flat_mut(), &grads);
+                let note = "θ after the method's correction of the step";
+                trace.record("θ'", note, || Value::params(p.flat(), &trainable));
                 frozen.check_theta(p.flat(), "after_step");
                 if let Some(param) = non_finite_in(p, p.flat(), &trainable) {
                     return Err(place(NonFinite::Parameter { param }).into());
@@ -222,6 +267,9 @@ pub fn train(
             kept_trainable: &kept,
             later_from: cfg.regime.lowest(),
         };
+        trace.at(task, Stage::End);
+        let note = "θ at the end of the task";
+        trace.record("θ*_t", note, || Value::params(p.flat(), &trainable));
         method.end_task(&info, &data, p)?;
         out.train_seconds.push(started.elapsed().as_secs_f64());
         out.steps.push(step);

@@ -24,6 +24,7 @@ use crate::nn::Cnn;
 use crate::params::{Group, ParamStore};
 use crate::tape::Tape;
 use crate::tensor::Tensor;
+use crate::trace::Value;
 use rand::seq::SliceRandom;
 use std::ops::Range;
 
@@ -176,7 +177,29 @@ impl Method for Gem {
             .collect();
         self.tape = Some(tape);
         let gg: Vec<f64> = rows.iter().map(|gk| dot(g, gk, ranges)).collect();
-        if gg.iter().all(|&d| d >= 0.0) {
+        let trace = task.trace;
+        let note = "rows g_k = P(∇L(memory_k)), one per past task; columns: the trainable entries";
+        trace.record("G", note, || {
+            let entries = || ranges.iter().flat_map(|r| r.clone());
+            let data: Vec<f32> = (rows.iter())
+                .flat_map(|gk| entries().map(|i| gk[i]))
+                .collect();
+            Value::matrix(rows.len(), &data)
+        });
+        trace.record("G g", "g · g_k per past task, in f64", || {
+            Value::matrix(1, &gg)
+        });
+        let violated: Vec<String> = (gg.iter().enumerate())
+            .filter(|(_, &d)| d < 0.0)
+            .map(|(k, _)| format!("task {}", k + 1))
+            .collect();
+        trace.record("violated", "the past tasks with g · g_k < 0", || {
+            Value::Text(match violated.is_empty() {
+                true => "none: g~ = g, bit for bit".into(),
+                false => violated.join(", "),
+            })
+        });
+        if violated.is_empty() {
             return Ok(()); // g~ = g, bit for bit
         }
         let n = rows.len();
@@ -189,10 +212,28 @@ impl Method for Gem {
             }
             q[i * n + i] += self.config.eps;
         }
+        let note = format!("ε = {}: the dual QP's matrix", self.config.eps);
+        trace.record("G Gᵀ + εI", &note, || Value::matrix(n, &q));
         let sol = qp::solve(&q, &gg, self.config.margin).map_err(|e| Error::Method {
             method: "gem",
             message: format!("task {}: the dual QP failed: {e}", task.task + 1),
         })?;
+        let note = format!(
+            "argmin ½ vᵀ(G Gᵀ + εI)v + (G g)ᵀv, v ≥ {} (active: {:?})",
+            self.config.margin, sol.active
+        );
+        trace.record("v*", &note, || Value::matrix(1, &sol.v));
+        trace.record(
+            "KKT",
+            "residuals of v* (each 0 at the exact optimum)",
+            || {
+                let k = sol.kkt();
+                Value::Text(format!(
+                    "stationarity {:.3e}, primal {:.3e}, dual {:.3e}, complementarity {:.3e}",
+                    k.stationarity, k.primal, k.dual, k.complementarity
+                ))
+            },
+        );
         for i in ranges.iter().flat_map(|r| r.clone()) {
             let proj: f64 = rows
                 .iter()
@@ -201,6 +242,10 @@ impl Method for Gem {
                 .sum();
             g[i] = (proj + f64::from(g[i])) as f32;
         }
+        trace.record("G g~", "g~ · g_k per past task, g~ = Gᵀ v* + g", || {
+            let d: Vec<f64> = rows.iter().map(|gk| dot(g, gk, ranges)).collect();
+            Value::matrix(1, &d)
+        });
         let Some(rec) = self.records.last_mut() else {
             return Ok(()); // not inside a task (begin_task pushes the record)
         };
@@ -235,6 +280,15 @@ impl Method for Gem {
             features: tape.value(h).to_vec(),
             targets: labels.iter().map(|&l| head.target(l)).collect(),
             layer: head.layer,
+        });
+        let note = "samples kept of this task (positions in its training set) and their targets";
+        task.trace.record("memory", note, || {
+            let targets = self
+                .memories
+                .last()
+                .map(|m| &m.targets[..])
+                .unwrap_or_default();
+            Value::Text(format!("{positions:?} -> {targets:?}"))
         });
         self.net = Some(data.net.clone());
         Ok(())

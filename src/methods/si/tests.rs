@@ -5,6 +5,7 @@
 use super::*;
 use crate::heads::{HeadLayout, Heads};
 use crate::params::Group;
+use crate::trace::Trace;
 
 const ETA: f32 = 0.25;
 const N: usize = 5;
@@ -181,6 +182,7 @@ fn run(step: PenaltyStep) -> (Si, Vec<f32>, Vec<f32>) {
         trainable,
         trainable_params: &[],
         heads: &heads,
+        trace: Trace::off(),
     };
     let omega1 = drive_task(&mut si, &mut p, &info(0, &TRAIN1), &A1, &B1);
     p.flat_mut()[0] = f32::NAN;
@@ -199,6 +201,7 @@ fn task_one_omega_and_big_omega_are_their_closed_forms() {
         trainable: &TRAIN1,
         trainable_params: &[],
         heads: &heads,
+        trace: Trace::off(),
     };
     let omega = drive_task(&mut si, &mut p, &info, &A1, &B1);
     let (eta, xi) = (f64::from(ETA), f64::from(0.1f32));
