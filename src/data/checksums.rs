@@ -27,16 +27,18 @@ macro_rules! k {
 }
 
 const OFFICIAL: &str = "official release";
+/// The note of the committed subset's files (data/subset/SOURCES.md).
+pub const SUBSET: &str = "regimebench's committed MNIST subset (data/subset/SOURCES.md): the first 500 train / 200 test images of each class, NOT the full dataset";
 
 /// The accepted checksums of `file` (its uncompressed name, as in `DatasetId::files`). Empty when
 /// no value is recorded (e.g. KMNIST's train images, which no copy here holds).
 pub fn known(id: DatasetId, file: &str) -> &'static [Known] {
     use DatasetId::*;
     match (id, file) {
-        (Mnist, "train-images-idx3-ubyte") => &[k!("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 47_040_016, OFFICIAL)],
-        (Mnist, "train-labels-idx1-ubyte") => &[k!("65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 60_008, OFFICIAL)],
-        (Mnist, "t10k-images-idx3-ubyte") => &[k!("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 7_840_016, OFFICIAL)],
-        (Mnist, "t10k-labels-idx1-ubyte") => &[k!("ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 10_008, OFFICIAL)],
+        (Mnist, "train-images-idx3-ubyte") => &[k!("ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db", 47_040_016, OFFICIAL), k!("36cb395b94762f0009909e61c7df0bc6d23da1b3e0251f38b10b10501b652034", 3_920_016, SUBSET)],
+        (Mnist, "train-labels-idx1-ubyte") => &[k!("65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5", 60_008, OFFICIAL), k!("6bf07e4d2b09bd66291b74f06f4d0e8c9f34e62ddcb50269a3126f861d1e7d68", 5_008, SUBSET)],
+        (Mnist, "t10k-images-idx3-ubyte") => &[k!("0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7", 7_840_016, OFFICIAL), k!("780e99a56e963f3affe4791a03545a6ddbdc0904dd880c7f3c50753282177303", 1_568_016, SUBSET)],
+        (Mnist, "t10k-labels-idx1-ubyte") => &[k!("ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2", 10_008, OFFICIAL), k!("b547e409b08f1d55c77b7f0964dfb27202f97c41c014d9427a3acecfcf6a7129", 2_008, SUBSET)],
         (FashionMnist, "train-images-idx3-ubyte") => &[k!("c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888", 47_040_016, OFFICIAL)],
         (FashionMnist, "train-labels-idx1-ubyte") => &[k!("bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9", 60_008, OFFICIAL)],
         (FashionMnist, "t10k-images-idx3-ubyte") => &[k!("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7_840_016, OFFICIAL)],

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
-use super::checksums::Verdict;
+use super::checksums::{Verdict, SUBSET};
 use super::cifar;
 use super::error::DataError;
 use super::id::{DatasetId, FileRole, FileSpec};
@@ -153,6 +153,17 @@ pub fn load(id: DatasetId, opts: &DataOptions) -> Result<Dataset, DataError> {
             (train, test2)
         }
     };
+    // Known by its checksums wherever it was found (the last search root is its home).
+    let subset = |c: &FileCheck| matches!(&c.checksum, Verdict::Ok { note } if note == SUBSET);
+    if checks.iter().any(subset) {
+        notes.push(format!(
+            "MNIST SUBSET: loaded from {}, the repository's committed subset ({} train and {} test \
+             images, the first of each class); not the full dataset, not comparable with full-data runs",
+            dir.display(),
+            train.n,
+            test.n
+        ));
+    }
     for c in &checks {
         if let Verdict::Mismatch { expected } = &c.checksum {
             notes.push(format!(

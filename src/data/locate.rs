@@ -1,5 +1,5 @@
 //! Finding dataset files: the search roots in order (`--data-dir`, `REGIMEBENCH_DATA`, the cache dir,
-//! system dataset dirs, `../shared/data`), the options that steer it, and the per-dataset result.
+//! system dataset dirs, `../shared/data`, last the repository's MNIST subset), the options that steer it, and the per-dataset result.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +9,10 @@ use super::id::{DatasetId, FileSpec};
 pub const DATA_ENV: &str = "REGIMEBENCH_DATA";
 /// Environment variable overriding the cache root (downloads and unpacked `.xz` files).
 pub const CACHE_ENV: &str = "REGIMEBENCH_CACHE";
+
+/// How the last root, the repository's committed MNIST subset (`data/subset`), is named in results.
+pub const SUBSET_ROOT: &str =
+    "the repository's MNIST subset (data/subset: 500 train / 200 test images per class)";
 
 /// Where to look for data and how to load it.
 #[derive(Clone, Debug)]
@@ -88,6 +92,10 @@ impl DataOptions {
             roots.push((
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
                 "../shared/data (crate root)",
+            ));
+            roots.push((
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("data/subset"),
+                SUBSET_ROOT,
             ));
         }
         let mut seen = Vec::new();
