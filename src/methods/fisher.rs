@@ -120,6 +120,9 @@ pub fn diagonal_fisher(
     let mut draw = crate::rng::stream("fisher-sample", stream);
     let mut acc = vec![0.0f64; p.len()];
     let mut g = vec![0.0f32; p.len()];
+    // Only the trainable entries are accumulated (head-only regimes: a few hundred of ~10^5).
+    let ranges = p.ranges_of(trainable);
+    let entries = || ranges.iter().flat_map(|r| r.clone());
     let mut tape = Tape::with_trainable(trainable.to_vec());
     let mut batches = 0usize;
     for chunk in positions.chunks(cfg.batch.max(1)) {
@@ -147,9 +150,7 @@ pub fn diagonal_fisher(
         let label = |n: usize| head.target(labels[n]) as usize;
         let mut add_squares = |dz: Vec<f32>, tape: &Tape| {
             tape.backward_per_sample_squares(vec![(z, dz)], p, &mut g);
-            acc.iter_mut()
-                .zip(&g)
-                .for_each(|(a, &v)| *a += f64::from(v));
+            entries().for_each(|i| acc[i] += f64::from(g[i]));
         };
         match cfg.kind {
             FisherKind::Expected => {
@@ -165,9 +166,7 @@ pub fn diagonal_fisher(
             FisherKind::BatchMean => {
                 let b = chunk.len() as f64;
                 tape.backward_with(vec![(z, seed(&label, &|_| 1.0 / b))], p, &mut g);
-                acc.iter_mut()
-                    .zip(&g)
-                    .for_each(|(a, &v)| *a += f64::from(v) * f64::from(v));
+                entries().for_each(|i| acc[i] += f64::from(g[i]) * f64::from(g[i]));
             }
         }
         batches += 1;
@@ -177,11 +176,7 @@ pub fn diagonal_fisher(
         _ => positions.len(),
     };
     let mut fisher = vec![0.0f32; p.len()];
-    for r in p.ranges_of(trainable) {
-        for i in r {
-            fisher[i] = (acc[i] / count.max(1) as f64) as f32;
-        }
-    }
+    entries().for_each(|i| fisher[i] = (acc[i] / count.max(1) as f64) as f32);
     fisher
 }
 

@@ -103,6 +103,8 @@ pub struct Gem {
     records: Vec<GemTaskRecord>,
     /// The memory passes' tape for the current task's trainable set, kept across its steps.
     tape: Option<Tape>,
+    /// The rows g_k of G, one buffer per memory, reused from step to step.
+    rows: Vec<Vec<f32>>,
     sum_v: f64,
     count_v: usize,
 }
@@ -116,6 +118,7 @@ impl Gem {
             memories: Vec::new(),
             records: Vec::new(),
             tape: None,
+            rows: Vec::new(),
             sum_v: 0.0,
             count_v: 0,
         }
@@ -127,9 +130,9 @@ impl Gem {
 }
 
 /// g_k = P(∇L(memory_k)): the mean training loss over the memory through its task's head,
-/// back-propagated into the tape's trainable parameters only (zero elsewhere). `tape` is reused
-/// from step to step (its buffers are recycled).
-fn memory_gradient(tape: &mut Tape, net: &Cnn, m: &Memory, p: &ParamStore) -> Vec<f32> {
+/// back-propagated into the tape's trainable parameters only, written into `g` (its other entries
+/// are left as they were). `tape` is reused from step to step (its buffers are recycled).
+fn memory_gradient(tape: &mut Tape, net: &Cnn, m: &Memory, p: &ParamStore, g: &mut [f32]) {
     tape.clear();
     let mut shape = vec![m.targets.len()];
     shape.extend_from_slice(&m.shape);
@@ -138,9 +141,7 @@ fn memory_gradient(tape: &mut Tape, net: &Cnn, m: &Memory, p: &ParamStore) -> Ve
     let x = tape.input(Tensor::new(&shape, x));
     let z = net.forward_from(tape, p, m.from, x, m.layer);
     let loss = tape.softmax_xent(z, &m.targets);
-    let mut g = vec![0.0; p.len()];
-    tape.backward(loss, p, &mut g);
-    g
+    tape.backward(loss, p, g);
 }
 
 /// Σ_i a_i b_i over the trainable ranges, in f64.
@@ -172,9 +173,14 @@ impl Method for Gem {
         let ranges = task.trainable;
         let mut tape = (self.tape.take())
             .unwrap_or_else(|| Tape::with_trainable(task.trainable_params.to_vec()));
-        let rows: Vec<Vec<f32>> = (self.memories.iter())
-            .map(|m| memory_gradient(&mut tape, net, m, p))
-            .collect();
+        // One gradient buffer per memory, kept across steps: the backward writes every trainable
+        // entry, and no other entry is read.
+        self.rows
+            .resize_with(self.memories.len(), || vec![0.0; p.len()]);
+        for (m, gk) in self.memories.iter().zip(&mut self.rows) {
+            memory_gradient(&mut tape, net, m, p, gk);
+        }
+        let rows = &self.rows;
         self.tape = Some(tape);
         let gg: Vec<f64> = rows.iter().map(|gk| dot(g, gk, ranges)).collect();
         let trace = task.trace;
