@@ -1,6 +1,6 @@
 //! regimebench: how the fine-tuning regime changes which continual-learning method wins.
 //!
-//! Dependencies point one way: `kernels <- tensor <- tape <- nn <- optim <- train <- run <- main`;
+//! Dependencies point one way: `kernels <- tensor <- tape <- nn <- optim <- train <- run <- sweep <- main`;
 //! `data`, `heads` and `metrics` stand beside them; `error` is the library's one error type.
 
 pub mod bench;
@@ -16,6 +16,7 @@ pub mod params;
 pub mod regime;
 pub mod rng;
 pub mod run;
+pub mod sweep;
 pub mod tape;
 pub mod tensor;
 pub mod trace;

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         cli::Command::Explain(a) => cli::explain::run(a),
         cli::Command::Data(c) => cli::data::run(c),
         cli::Command::Bench(a) => cli::bench::run(a),
+        cli::Command::Sweep(a) => cli::sweep::run(*a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,6 +6,7 @@ pub mod data;
 pub mod explain;
 pub mod method;
 pub mod run;
+pub mod sweep;
 
 /// How the fine-tuning regime changes which continual-learning method wins: train a small CNN on a
 /// sequence of tasks, with only some layer groups trainable after the first task, and measure
@@ -29,4 +30,7 @@ pub enum Command {
     Data(data::DataCmd),
     /// Time training steps (images/second) of each preset on 1 and all threads.
     Bench(bench::BenchArgs),
+    /// Train a grid of runs in parallel, one JSON each in the results directory; a restart skips
+    /// finished runs.
+    Sweep(Box<sweep::SweepArgs>),
 }

@@ -1,0 +1,512 @@
+//! The `sweep` subcommand: flags and/or a TOML file -> the grid -> what the results directory
+//! already holds is skipped -> the rest runs in parallel -> what ran, was skipped and failed.
+
+use super::method::MethodConstants;
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use regimebench::data::{DataOptions, DatasetId};
+use regimebench::heads::HeadLayout;
+use regimebench::nn::Preset;
+use regimebench::regime::Regime;
+use regimebench::run::MethodKind;
+use regimebench::sweep::{self, grid, Common, Event, Grid, Shard};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const AFTER_HELP: &str = "\
+The results directory is the sweep's only state. Each finished run is <hash>.json: its RunResult
+(config, accuracy matrix, metrics, update norms, times, version, kernel path) plus `hash` and
+`hash_input`, the exact text whose SHA-256 (first 16 hex digits) names the file: the run's config
+without the fields that change no number (threads, the prefix cache, the data dir). Each failed run
+(divergence, missing data) is <hash>.failed.json: config, label, error and, for a divergence, the
+task, epoch and step. Files are written atomically, so a sweep can be killed at any moment; run it
+again with the same arguments and it skips every finished run (and every failed one, unless
+--retry-failed), says how many, and runs the rest. Hidden .tmp* files a killed writer leaves are
+never counted.
+
+--config FILE takes the grid flags above as TOML keys spelled like the flags without `--`; lists
+are arrays, and flags on the command line override the file:
+
+    datasets = [\"mnist\", \"fashion-mnist\"]
+    regimes = [\"R1\", \"R5\", \"conv3,fc,head\"]
+    methods = [\"naive\", \"ewc\", \"si\"]
+    orders = [0, 1, 2]
+    seeds = [0]
+    ewc-lambda = [100, 1000, 5000]
+    si-c = [0.1, 1]
+    train-per-task = 1000
+    results = \"results/study1\"
+
+--shard I/N (1-based) runs the I-th of N disjoint slices of the grid, balanced by a cost model of
+each run (images x pixels x epochs x regime depth x method factor; see sweep::shard::cost), so N
+machines sharing one results directory cover the grid exactly once. Give every machine the same
+grid (name --datasets if their data differ).
+
+Exit status: 0 when the sweep ran to its end, failed runs included (they are listed); 1 on a bad
+grid or an error writing the results directory.";
+
+/// Train a grid of runs (datasets x regimes x methods x orders x seeds) in parallel, one JSON per
+/// run in the results directory; a restart skips finished runs.
+#[derive(clap::Args, Debug)]
+#[command(after_long_help = AFTER_HELP)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    grid: GridArgs,
+    /// A TOML file of grid settings: the keys are the grid flags without `--` (see below).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Runs at once (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Kernel threads of each run (results are bit-identical for any count).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Run only the I-th of N cost-balanced, disjoint slices of the grid (1-based: 1/4 .. 4/4).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
+    /// Run again the runs that failed before (by default their .failed.json makes them skipped).
+    #[arg(long)]
+    retry_failed: bool,
+    /// List the grid (each run's status, hash and label) and the counts; run nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// The grid: what `--config` files may hold too (keys = these long flags).
+#[derive(clap::Args, Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct GridArgs {
+    /// Datasets, comma-separated (default: every dataset present; see `regimebench data status`).
+    #[arg(long, value_enum, value_delimiter = ',', help_heading = "Grid")]
+    datasets: Option<Vec<DatasetId>>,
+    /// Regimes: R1..R5 or custom group lists written with `+` (`conv3+fc+head`) (default R1..R5).
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
+    regimes: Option<Vec<String>>,
+    /// Methods (default: naive,ewc,lwf,si,gem). Each method constant below takes a list: each
+    /// value is a grid point of that method only.
+    #[arg(long, value_enum, value_delimiter = ',', help_heading = "Grid")]
+    methods: Option<Vec<MethodKind>>,
+    /// Class orders (default 0,1,...,10).
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
+    orders: Option<Vec<u64>>,
+    /// Seeds (default 0).
+    #[arg(long, value_delimiter = ',', help_heading = "Grid")]
+    seeds: Option<Vec<u64>>,
+    /// Head layout of every run: global (default), shared or multi (see `run --help`).
+    #[arg(long, value_enum, help_heading = "Every run")]
+    head: Option<HeadLayout>,
+    /// Network preset (default: small for the MNIST family, cifar for CIFAR-100).
+    #[arg(long, value_enum, help_heading = "Every run")]
+    preset: Option<Preset>,
+    /// Apply the regime from task 1 too (by default task 1 trains the whole network).
+    #[arg(long, help_heading = "Every run")]
+    regime_from_first_task: bool,
+    /// SGD learning rate eta (default 0.05).
+    #[arg(long, help_heading = "Every run")]
+    lr: Option<f32>,
+    /// SGD momentum (default 0).
+    #[arg(long, help_heading = "Every run")]
+    momentum: Option<f32>,
+    /// Weight decay (default 0).
+    #[arg(long, help_heading = "Every run")]
+    weight_decay: Option<f32>,
+    /// Minibatch size (default 64).
+    #[arg(long, help_heading = "Every run")]
+    batch: Option<usize>,
+    /// Epochs per task (default: 1 for the MNIST family, 5 for CIFAR-100).
+    #[arg(long, help_heading = "Every run")]
+    epochs: Option<usize>,
+    /// Train on N images per task (N/k per class, seeded).
+    #[arg(long, help_heading = "Every run")]
+    train_per_task: Option<usize>,
+    /// Evaluate on N images per task (N/k per class).
+    #[arg(long, help_heading = "Every run")]
+    test_per_task: Option<usize>,
+    /// Carve train and test from the official test split (seeded 80/20; KMNIST here).
+    #[arg(long, help_heading = "Every run")]
+    train_from_test_split: bool,
+    /// Data root searched first (then $REGIMEBENCH_DATA, the cache, ..., ../shared/data).
+    #[arg(long, help_heading = "Every run")]
+    data_dir: Option<PathBuf>,
+    /// The results directory (default results/).
+    #[arg(long, value_name = "DIR")]
+    results: Option<PathBuf>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    constants: MethodConstants,
+}
+
+/// The keys a `--config` file may hold: the long names of the grid flags.
+fn file_keys() -> BTreeSet<String> {
+    use clap::Args;
+    GridArgs::augment_args(clap::Command::new("sweep"))
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(String::from))
+        .collect()
+}
+
+impl GridArgs {
+    /// The settings of the TOML file at `path`, with the flags given on the command line on top.
+    fn over_file(&self, path: &Path) -> anyhow::Result<GridArgs> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the sweep config {shown}"))?;
+        let table: toml::Table = text
+            .parse()
+            .with_context(|| format!("{shown}: not a valid TOML file"))?;
+        let known = file_keys();
+        if let Some(key) = table.keys().find(|k| !known.contains(*k)) {
+            let hint = if known.contains(&key.replace('_', "-")) {
+                format!(" (did you mean `{}`?)", key.replace('_', "-"))
+            } else {
+                String::new()
+            };
+            let all: Vec<&str> = known.iter().map(String::as_str).collect();
+            bail!(
+                "{shown}: unknown key `{key}`{hint}; the keys are: {}",
+                all.join(", ")
+            );
+        }
+        let file: GridArgs = toml::from_str(&text).with_context(|| format!("{shown}"))?;
+        let mut merged = serde_json::to_value(&file)?;
+        let given = serde_json::to_value(self)?;
+        if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object()) {
+            for (k, v) in g {
+                let unset = v.is_null() || *v == false || v.as_array().is_some_and(Vec::is_empty);
+                if !unset {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Ok(serde_json::from_value(merged)?)
+    }
+
+    fn results(&self) -> PathBuf {
+        self.results.clone().unwrap_or_else(|| "results".into())
+    }
+
+    /// The grid these settings describe, each run on `threads` kernel threads.
+    fn grid(&self, threads: usize) -> anyhow::Result<Grid> {
+        let methods = self
+            .methods
+            .clone()
+            .unwrap_or_else(|| MethodKind::ALL.to_vec());
+        if let Some(flag) = self.constants.stray(&methods) {
+            let names: Vec<&str> = methods.iter().map(|m| m.name()).collect();
+            bail!(
+                "{flag} does not apply to any of --methods {}",
+                names.join(",")
+            );
+        }
+        let regimes = match &self.regimes {
+            Some(r) => r
+                .iter()
+                .map(|s| {
+                    s.replace('+', ",")
+                        .parse::<Regime>()
+                        .map_err(anyhow::Error::msg)
+                })
+                .collect::<anyhow::Result<_>>()?,
+            None => grid::defaults::DEPTHS.map(Regime::depth).collect(),
+        };
+        let datasets = match &self.datasets {
+            Some(d) => d.clone(),
+            None => {
+                let opts = DataOptions {
+                    data_dir: self.data_dir.clone(),
+                    train_from_test_split: self.train_from_test_split,
+                    ..DataOptions::default()
+                };
+                let found = sweep::present_datasets(&opts);
+                if found.is_empty() {
+                    bail!("no dataset found (see `regimebench data status`); name them with --datasets");
+                }
+                found
+            }
+        };
+        Ok(Grid {
+            datasets,
+            regimes,
+            methods: methods
+                .iter()
+                .flat_map(|&m| self.constants.configs(m))
+                .collect(),
+            orders: self
+                .orders
+                .clone()
+                .unwrap_or_else(|| grid::defaults::ORDERS.collect()),
+            seeds: self
+                .seeds
+                .clone()
+                .unwrap_or_else(|| grid::defaults::SEEDS.to_vec()),
+            common: Common {
+                head: self.head.unwrap_or_default(),
+                preset: self.preset,
+                regime_from_first_task: self.regime_from_first_task,
+                lr: self.lr,
+                momentum: self.momentum,
+                weight_decay: self.weight_decay,
+                batch: self.batch,
+                epochs: self.epochs,
+                train_per_task: self.train_per_task,
+                test_per_task: self.test_per_task,
+                train_from_test_split: self.train_from_test_split,
+                threads,
+                data_dir: self.data_dir.clone(),
+            },
+        })
+    }
+}
+
+/// Runs the sweep: plans it against the results directory, runs what is left, prints the counts.
+pub fn run(args: SweepArgs) -> anyhow::Result<()> {
+    let settings = match &args.config {
+        Some(file) => args.grid.over_file(file)?,
+        None => args.grid.clone(),
+    };
+    let results = settings.results();
+    let grid = settings.grid(args.threads)?;
+    let mut points = grid.expand()?;
+    let all = points.len();
+    let names: Vec<&str> = grid.datasets.iter().map(|d| d.name()).collect();
+    print!(
+        "grid: {all} runs ({} x {} regimes x {} method configs x {} orders x {} seeds)",
+        names.join(","),
+        grid.regimes.len(),
+        grid.methods.len(),
+        grid.orders.len(),
+        grid.seeds.len()
+    );
+    if let Some(s) = args.shard {
+        let total: u64 = points.iter().map(|p| sweep::cost(&p.config)).sum();
+        points = sweep::shard::select(points, s);
+        let ours: u64 = points.iter().map(|p| sweep::cost(&p.config)).sum();
+        let share = 100.0 * ours as f64 / total.max(1) as f64;
+        print!(
+            "; shard {s}: {} runs, {share:.1}% of the expected cost",
+            points.len()
+        );
+    }
+    println!();
+    let shown = points.clone();
+    let plan = sweep::plan(points, &results, args.retry_failed)?;
+    println!(
+        "results: {}; finished before: {} (skipped); failed before: {}{}; to run: {}",
+        results.display(),
+        plan.finished.len(),
+        plan.failed_before.len(),
+        if args.retry_failed {
+            ""
+        } else {
+            " (skipped; --retry-failed reruns them)"
+        },
+        plan.todo.len()
+    );
+    if args.dry_run {
+        let status = |h: &str| {
+            let has = |ps: &[sweep::Point]| ps.iter().any(|p| p.key.hash == h);
+            if has(&plan.finished) {
+                "finished"
+            } else if has(&plan.failed_before) {
+                "failed"
+            } else {
+                "to run"
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        for p in &shown {
+            let line = format!("{:<8}  {}  {}", status(&p.key.hash), p.key.hash, p.label());
+            if writeln!(out, "{line}").is_err() {
+                break; // e.g. piped into `head`
+            }
+        }
+        return Ok(());
+    }
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = if args.quiet || plan.todo.is_empty() {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(plan.todo.len() as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "[{bar:30}] {pos}/{len} runs ({msg}), {elapsed} so far, eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let (done, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let todo = plan.todo.len();
+    let show = |d: usize, f: usize| format!("done {d}, failed {f}, left {}", todo - d - f);
+    bar.set_message(show(0, 0));
+    let on_event = |e: Event<'_>| {
+        match e {
+            Event::Finished(_) => done.fetch_add(1, Ordering::Relaxed),
+            Event::Failed(f) => {
+                bar.println(format!("failed: {}: {}", f.label, f.error));
+                failed.fetch_add(1, Ordering::Relaxed)
+            }
+        };
+        bar.set_message(show(
+            done.load(Ordering::Relaxed),
+            failed.load(Ordering::Relaxed),
+        ));
+        bar.inc(1);
+    };
+    let outcome = sweep::run(&plan.todo, &results, jobs, &on_event)
+        .with_context(|| format!("writing into {}", results.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "ran: {}; skipped: {} finished before, {} failed before; failed now: {}",
+        outcome.ran,
+        plan.finished.len(),
+        plan.failed_before.len(),
+        outcome.failed.len()
+    );
+    for f in &outcome.failed {
+        println!("  failed: {}: {}", f.label, f.error);
+    }
+    println!("results: {}", results.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(flags: &[&str]) -> SweepArgs {
+        let mut all = vec!["regimebench", "sweep"];
+        all.extend_from_slice(flags);
+        match crate::cli::Cli::try_parse_from(all).unwrap().command {
+            crate::cli::Command::Sweep(a) => *a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn hashes(a: &SweepArgs) -> Vec<String> {
+        let g = match &a.config {
+            Some(f) => a.grid.over_file(f).unwrap(),
+            None => a.grid.clone(),
+        };
+        let points = g.grid(a.threads).unwrap().expand().unwrap();
+        points.into_iter().map(|p| p.key.hash).collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), text).unwrap();
+        f
+    }
+
+    const FLAGS: &[&str] = &[
+        "--datasets=mnist,fashion-mnist",
+        "--regimes=R1,conv3+head",
+        "--methods=naive,ewc,si",
+        "--orders=0,3",
+        "--seeds=1",
+        "--ewc-lambda=100,1000,5000",
+        "--si-c=0.1,1",
+        "--penalty-step=explicit",
+        "--lr=0.02",
+        "--train-per-task=100",
+        "--head=multi",
+        "--regime-from-first-task",
+    ];
+
+    const TOML: &str = r#"
+        datasets = ["mnist", "fashion-mnist"]
+        regimes = ["R1", "conv3,head"]
+        methods = ["naive", "ewc", "si"]
+        orders = [0, 3]
+        seeds = [1]
+        ewc-lambda = [100, 1000, 5000]
+        si-c = [0.1, 1]
+        penalty-step = ["explicit"]
+        lr = 0.02
+        train-per-task = 100
+        head = "multi"
+        regime-from-first-task = true
+    "#;
+
+    #[test]
+    fn flags_and_a_toml_file_give_the_same_grid() {
+        let from_flags = hashes(&args(FLAGS));
+        // 2 datasets x 2 regimes x (1 naive + 3 ewc + 2 si) x 2 orders x 1 seed.
+        assert_eq!(from_flags.len(), 2 * 2 * 6 * 2);
+        let f = file(TOML);
+        let from_file = hashes(&args(&["--config", f.path().to_str().unwrap()]));
+        assert_eq!(from_file, from_flags);
+        let overridden = hashes(&args(&[
+            "--config",
+            f.path().to_str().unwrap(),
+            "--orders=7",
+        ]));
+        assert_eq!(overridden.len(), from_flags.len() / 2);
+        assert!(overridden.iter().all(|h| !from_flags.contains(h)));
+    }
+
+    #[test]
+    fn strength_lists_multiply_only_their_method() {
+        let a = args(&[
+            "--datasets=mnist",
+            "--regimes=R2",
+            "--orders=0",
+            "--ewc-lambda=1,2",
+            "--gem-memory=8,16,32",
+        ]);
+        let g = a.grid.grid(1).unwrap();
+        let kinds: Vec<&str> = g.methods.iter().map(|m| m.kind().name()).collect();
+        assert_eq!(
+            kinds,
+            ["naive", "ewc", "ewc", "lwf", "si", "gem", "gem", "gem"]
+        );
+        let err = args(&["--methods=naive,lwf", "--si-c=1"])
+            .grid
+            .grid(1)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--si-c does not apply to any of --methods naive,lwf"
+        );
+        assert!(args(&["--methods=si", "--penalty-step=explicit"])
+            .grid
+            .grid(1)
+            .is_ok());
+    }
+
+    #[test]
+    fn an_unknown_or_mistyped_key_names_the_file_and_the_key() {
+        let f = file("orders = [0]\newc_lambda = [1]\n");
+        let err = args(&[]).grid.over_file(f.path()).unwrap_err().to_string();
+        let name = f.path().display().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{name}: unknown key `ewc_lambda` (did you mean `ewc-lambda`?)"
+            )),
+            "{err}"
+        );
+        let f = file("jobs = 3\n");
+        let err = args(&[]).grid.over_file(f.path()).unwrap_err().to_string();
+        assert!(err.contains("unknown key `jobs`"), "{err}");
+        let f = file("orders = \"zero\"\n");
+        let err = format!("{:#}", args(&[]).grid.over_file(f.path()).unwrap_err());
+        let name = f.path().display().to_string();
+        assert!(err.starts_with(&name) && err.contains("orders"), "{err}");
+    }
+
+    #[test]
+    fn every_grid_flag_is_a_file_key() {
+        let serialized = serde_json::to_value(GridArgs::default()).unwrap();
+        let keys: BTreeSet<String> = serialized.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, file_keys());
+        assert!(keys.contains("ewc-lambda") && keys.contains("results") && !keys.contains("jobs"));
+    }
+}

@@ -1,0 +1,181 @@
+//! `regimebench sweep` on real MNIST subsets: a finished sweep run again skips everything and
+//! writes nothing; a diverging point is recorded with its place while the others finish, and
+//! `--retry-failed` runs it again; a retried failure that now works replaces its record.
+
+mod support;
+
+use regimebench::data::DatasetId;
+use regimebench::regime::Regime;
+use regimebench::run::{MethodKind, RunResult};
+use regimebench::sweep::{self, store, Failure, Grid};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::SystemTime;
+use support::shared_data;
+
+fn small_grid() -> Grid {
+    let mut g = Grid::protocol(vec![DatasetId::Mnist]);
+    g.regimes = vec![Regime::depth(1), Regime::depth(5)];
+    g.methods = vec![MethodKind::Naive.defaults(), MethodKind::Ewc.defaults()];
+    g.orders = vec![0, 1];
+    g.common.train_per_task = Some(100);
+    g.common.test_per_task = Some(50);
+    g
+}
+
+/// Every file in `dir` with its modification time and bytes.
+fn listing(dir: &Path) -> BTreeMap<String, (SystemTime, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let modified = e.metadata().unwrap().modified().unwrap();
+            let name = e.file_name().into_string().unwrap();
+            (name, (modified, std::fs::read(e.path()).unwrap()))
+        })
+        .collect()
+}
+
+fn nothing(_: sweep::Event<'_>) {}
+
+#[test]
+fn a_finished_sweep_run_again_skips_every_run_and_writes_nothing() {
+    if shared_data().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let points = small_grid().expand().unwrap();
+    assert_eq!(points.len(), 8);
+    let plan = sweep::plan(points.clone(), dir.path(), false).unwrap();
+    assert_eq!(plan.todo.len(), 8);
+    let out = sweep::run(&plan.todo, dir.path(), 2, &nothing).unwrap();
+    assert_eq!((out.ran, out.failed.len()), (8, 0));
+    let before = listing(dir.path());
+    assert_eq!(before.len(), 8);
+    for p in &points {
+        let path = store::result_path(dir.path(), &p.key.hash);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let r: RunResult = serde_json::from_str(&text).unwrap();
+        assert_eq!(r.config.label(), p.config.label());
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["hash_input"].as_str(), Some(p.key.input.as_str()));
+        assert_eq!(v["hash"].as_str(), Some(p.key.hash.as_str()));
+    }
+    let again = sweep::plan(points, dir.path(), true).unwrap();
+    assert_eq!((again.todo.len(), again.finished.len()), (0, 8));
+    let out = sweep::run(&again.todo, dir.path(), 2, &nothing).unwrap();
+    assert_eq!(out.ran, 0);
+    assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn a_retried_failure_that_now_works_replaces_its_record() {
+    if shared_data().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = small_grid();
+    g.regimes.truncate(1);
+    g.methods.truncate(1);
+    g.orders.truncate(1);
+    let points = g.expand().unwrap();
+    let f = Failure::new(&points[0], "a failure of an earlier build".into(), None);
+    store::write_failure(dir.path(), &f).unwrap();
+    let skipped = sweep::plan(points.clone(), dir.path(), false).unwrap();
+    assert_eq!((skipped.todo.len(), skipped.failed_before.len()), (0, 1));
+    let retry = sweep::plan(points, dir.path(), true).unwrap();
+    assert_eq!(retry.todo.len(), 1);
+    assert_eq!(
+        sweep::run(&retry.todo, dir.path(), 1, &nothing)
+            .unwrap()
+            .ran,
+        1
+    );
+    let names: Vec<String> = listing(dir.path()).into_keys().collect();
+    assert_eq!(names, [format!("{}.json", f.hash)]);
+}
+
+fn sweep_cli(results: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "sweep",
+        "--datasets=mnist",
+        "--regimes=R5",
+        "--methods=naive,ewc",
+        "--ewc-lambda=1,1e15",
+        "--penalty-step=explicit",
+        "--orders=0",
+        "--train-per-task=100",
+        "--test-per-task=50",
+        "--jobs=2",
+        "--quiet",
+        "--results",
+        results.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_regimebench"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn a_diverging_run_is_recorded_and_the_others_finish() {
+    if shared_data().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The explicit penalty step with lambda 1e15 multiplies the deviation by |1 - eta lambda F|
+    // each step: a NaN loss within a few steps. lambda 1 and naive are fine.
+    let first = sweep_cli(dir.path(), &[]);
+    assert!(
+        first.contains("ran: 2; skipped: 0 finished before, 0 failed before; failed now: 1"),
+        "{first}"
+    );
+    assert!(
+        first.contains("lambda=1000000000000000.0 penalty_step=explicit: training diverged"),
+        "{first}"
+    );
+    let files = listing(dir.path());
+    let failed: Vec<&String> = files
+        .keys()
+        .filter(|n| n.ends_with(".failed.json"))
+        .collect();
+    assert_eq!((files.len(), failed.len()), (3, 1));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(failed[0])).unwrap()).unwrap();
+    let f: Failure = serde_json::from_value(record.clone()).unwrap();
+    let place = f.place.expect("a divergence has a place");
+    assert!(
+        place.task >= 2 && place.epoch == 1 && place.step >= 1,
+        "{place:?}"
+    );
+    assert!(f.error.starts_with("training diverged"), "{}", f.error);
+    assert_eq!(record["config"]["method"]["lambda"], 1e15);
+    let skipped = sweep_cli(dir.path(), &[]);
+    assert!(
+        skipped.contains("finished before: 2 (skipped); failed before: 1"),
+        "{skipped}"
+    );
+    assert!(
+        skipped.contains("ran: 0;") && skipped.contains("failed now: 0"),
+        "{skipped}"
+    );
+    let retried = sweep_cli(dir.path(), &["--retry-failed"]);
+    assert!(
+        retried.contains("to run: 1") && retried.contains("failed now: 1"),
+        "{retried}"
+    );
+    let after = listing(dir.path());
+    assert_ne!(
+        after[failed[0]].0, files[failed[0]].0,
+        "the record was written again"
+    );
+}
