@@ -3,12 +3,14 @@
 //!
 //! `grid` expands the lists into validated `RunConfig`s; `hash` names each by a hash of what can
 //! change its numbers; `store` reads and writes the results directory, the sweep's only state;
-//! `shard` cuts the grid into cost-balanced slices for several machines; `runner` runs the rest.
+//! `shard` cuts the grid into cost-balanced slices for several machines (`slurm` writes the sbatch
+//! array script that runs them); `runner` runs the rest.
 
 pub mod grid;
 pub mod hash;
 pub mod runner;
 pub mod shard;
+pub mod slurm;
 pub mod store;
 
 pub use grid::{present_datasets, Common, Grid, Point};
