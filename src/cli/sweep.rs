@@ -75,6 +75,38 @@ pub struct SweepArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// A grid preset under the flags and the file: `quick` is MNIST, R1..R5, all five methods,
+    /// orders 0 and 1, 1000 training and 400 test images per task (a few minutes on 2 cores; runs
+    /// offline on the repository's MNIST subset).
+    #[arg(long = "preset", value_enum)]
+    grid_preset: Option<GridPreset>,
+    /// Write an sbatch array script to FILE (one array task per shard, each running this sweep
+    /// with `--shard $SLURM_ARRAY_TASK_ID/N` into the same results directory) and run nothing.
+    #[arg(long, value_name = "FILE", help_heading = "Slurm")]
+    emit_slurm: Option<PathBuf>,
+    /// With --emit-slurm: array tasks (shards).
+    #[arg(
+        long,
+        default_value_t = 4,
+        requires = "emit_slurm",
+        help_heading = "Slurm"
+    )]
+    shards: usize,
+    /// With --emit-slurm: CPUs per array task, each running one run at a time.
+    #[arg(
+        long,
+        default_value_t = 2,
+        requires = "emit_slurm",
+        help_heading = "Slurm"
+    )]
+    cpus_per_task: usize,
+}
+
+/// Grids with a name (`--preset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GridPreset {
+    /// MNIST, R1..R5, all methods, orders 0 and 1, 1000 train / 400 test images per task.
+    Quick,
 }
 
 /// The grid: what `--config` files may hold too (keys = these long flags).
@@ -100,8 +132,10 @@ pub struct GridArgs {
     /// Head layout of every run: global (default), shared or multi (see `run --help`).
     #[arg(long, value_enum, help_heading = "Every run")]
     head: Option<HeadLayout>,
-    /// Network preset (default: small for the MNIST family, cifar for CIFAR-100).
-    #[arg(long, value_enum, help_heading = "Every run")]
+    /// Network preset, `run --preset` (default: small for the MNIST family, cifar for CIFAR-100;
+    /// here `--preset` names a grid).
+    #[arg(long = "network", value_enum, help_heading = "Every run")]
+    #[serde(rename = "network")]
     preset: Option<Preset>,
     /// Apply the regime from task 1 too (by default task 1 trains the whole network).
     #[arg(long, help_heading = "Every run")]
@@ -186,6 +220,19 @@ impl GridArgs {
         Ok(serde_json::from_value(merged)?)
     }
 
+    /// Fills what is unset with the preset's values.
+    fn under(mut self, preset: GridPreset) -> GridArgs {
+        match preset {
+            GridPreset::Quick => {
+                self.datasets.get_or_insert_with(|| vec![DatasetId::Mnist]);
+                self.orders.get_or_insert_with(|| vec![0, 1]);
+                self.train_per_task.get_or_insert(1000);
+                self.test_per_task.get_or_insert(400);
+            }
+        }
+        self
+    }
+
     fn results(&self) -> PathBuf {
         self.results.clone().unwrap_or_else(|| "results".into())
     }
@@ -265,10 +312,13 @@ impl GridArgs {
 
 /// Runs the sweep: plans it against the results directory, runs what is left, prints the counts.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
-    let settings = match &args.config {
+    let mut settings = match &args.config {
         Some(file) => args.grid.over_file(file)?,
         None => args.grid.clone(),
     };
+    if let Some(preset) = args.grid_preset {
+        settings = settings.under(preset);
+    }
     let results = settings.results();
     let grid = settings.grid(args.threads)?;
     let mut points = grid.expand()?;
@@ -293,6 +343,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         );
     }
     println!();
+    if let Some(file) = &args.emit_slurm {
+        return emit_slurm(&args, file, &points, &results);
+    }
     let shown = points.clone();
     let plan = sweep::plan(points, &results, args.retry_failed)?;
     println!(
@@ -374,6 +427,71 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         println!("  failed: {}: {}", f.label, f.error);
     }
     println!("results: {}", results.display());
+    Ok(())
+}
+
+/// Writes the sbatch array script for `points` (the whole grid) to `file`.
+fn emit_slurm(
+    args: &SweepArgs,
+    file: &Path,
+    points: &[sweep::Point],
+    results: &Path,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.shard.is_none(),
+        "--emit-slurm writes every shard: drop --shard"
+    );
+    anyhow::ensure!(args.shards >= 1, "--shards must be at least 1");
+    anyhow::ensure!(
+        args.cpus_per_task >= 1,
+        "--cpus-per-task must be at least 1"
+    );
+    // The same sweep arguments, less what the script sets itself.
+    let drop_with_value = [
+        "--emit-slurm",
+        "--shard",
+        "--jobs",
+        "--shards",
+        "--cpus-per-task",
+    ];
+    let mut kept = Vec::new();
+    let mut raw = std::env::args().skip_while(|a| a != "sweep").skip(1);
+    while let Some(a) = raw.next() {
+        let name = a.split('=').next().unwrap_or("");
+        if drop_with_value.contains(&name) {
+            if !a.contains('=') {
+                raw.next();
+            }
+        } else if a != "--quiet" {
+            kept.push(a);
+        }
+    }
+    let workdir = std::env::current_dir().context("the current directory")?;
+    let binary = std::env::current_exe().context("the regimebench binary's path")?;
+    std::fs::create_dir_all(results)
+        .with_context(|| format!("creating the results directory {}", results.display()))?;
+    let job = sweep::slurm::SlurmJob {
+        shards: args.shards,
+        cpus: args.cpus_per_task,
+        workdir: &workdir,
+        binary: &binary,
+        args: &kept,
+        logs: &workdir.join(results),
+    };
+    let text = sweep::slurm::script(&job, points);
+    std::fs::write(file, &text).with_context(|| format!("writing {}", file.display()))?;
+    let (seconds, mem) = sweep::slurm::estimate(points, args.shards, args.cpus_per_task);
+    println!(
+        "wrote {}: {} runs in {} array tasks of {} CPUs (estimates: {} min, {} MiB each); submit it \
+         with `sbatch {}`",
+        file.display(),
+        points.len(),
+        args.shards,
+        args.cpus_per_task,
+        seconds.div_ceil(60),
+        mem,
+        file.display()
+    );
     Ok(())
 }
 
