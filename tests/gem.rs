@@ -5,12 +5,12 @@
 
 mod support;
 
-use regimebench::trace::Trace;
 use regimebench::heads::HeadLayout;
 use regimebench::methods::{Gem, GemConfig, Method, TaskData, TaskInfo};
 use regimebench::nn::Preset;
 use regimebench::params::Group;
 use regimebench::tape::Tape;
+use regimebench::trace::Trace;
 use regimebench::train::{Inputs, Part};
 use support::Stripes;
 

@@ -4,7 +4,6 @@
 //! and projected gradient. The values come from `tests/golden/gen_methods.py` (see
 //! tests/golden/README.md); no Python is needed here.
 
-use regimebench::trace::Trace;
 use regimebench::heads::{HeadLayout, Heads};
 use regimebench::methods::fisher::{diagonal_fisher, FisherClasses, FisherConfig, FisherKind};
 use regimebench::methods::gem::qp;
@@ -15,6 +14,7 @@ use regimebench::optim::{Sgd, SgdConfig};
 use regimebench::params::{Group, ParamStore};
 use regimebench::tape::{NodeId, Tape};
 use regimebench::tensor::Tensor;
+use regimebench::trace::Trace;
 use regimebench::train::{Inputs, Part, TaskSource};
 use serde::Deserialize;
 use std::io::Read;

@@ -46,7 +46,11 @@ impl TaskSource for Toy {
             let mut rng = crate::rng::stream("explain-toy", &[task as u64, part as u64, i as u64]);
             for (q, v) in x[n * d..(n + 1) * d].iter_mut().enumerate() {
                 let (r, c) = (q / SIDE, q % SIDE);
-                let lit = if class.is_multiple_of(2) { r == bar } else { c == bar };
+                let lit = if class.is_multiple_of(2) {
+                    r == bar
+                } else {
+                    c == bar
+                };
                 *v = f32::from(lit) * 2.0 + rng.gen::<f32>() - 0.5;
             }
             y[n] = label as u32;
