@@ -11,6 +11,7 @@ fn main() -> ExitCode {
         cli::Command::Run(a) => cli::run::run(*a),
         cli::Command::Data(c) => cli::data::run(c),
         cli::Command::Bench(a) => cli::bench::run(a),
+        cli::Command::Report(a) => cli::report::run(a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

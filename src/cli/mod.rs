@@ -1,9 +1,10 @@
-//! The command line: `run` (one run of the study), `data` (status, fetch) and `bench`
-//! (training-step throughput).
+//! The command line: `run` (one run of the study), `data` (status, fetch), `bench`
+//! (training-step throughput) and `report` (a results directory into tables and plots).
 
 pub mod bench;
 pub mod data;
 pub mod method;
+pub mod report;
 pub mod run;
 
 /// How the fine-tuning regime changes which continual-learning method wins: train a small CNN on a
@@ -25,4 +26,6 @@ pub enum Command {
     Data(data::DataCmd),
     /// Time training steps (images/second) of each preset on 1 and all threads.
     Bench(bench::BenchArgs),
+    /// Aggregate a directory of run results into report.md, CSV tables and plots.
+    Report(report::ReportArgs),
 }
