@@ -31,6 +31,9 @@ pub enum Error {
     /// The metrics of a run could not be computed from what training produced.
     #[error("computing the run's metrics: {0}")]
     Metrics(String),
+    /// The report could not be built or written (a plot that failed to draw, the embedded font).
+    #[error("writing the report: {0}")]
+    Report(String),
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -14,6 +14,7 @@ pub mod nn;
 pub mod optim;
 pub mod params;
 pub mod regime;
+pub mod report;
 pub mod rng;
 pub mod run;
 pub mod sweep;

@@ -13,6 +13,7 @@ fn main() -> ExitCode {
         cli::Command::Data(c) => cli::data::run(c),
         cli::Command::Bench(a) => cli::bench::run(a),
         cli::Command::Sweep(a) => cli::sweep::run(*a),
+        cli::Command::Report(a) => cli::report::run(a),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -103,6 +103,19 @@ fn the_emitted_array_script_covers_the_grid_exactly_once() {
         }
     }
     assert_eq!(results, 8, "one result per grid point");
+    let report = Command::new(env!("CARGO_BIN_EXE_regimebench"))
+        .current_dir(dir)
+        .args(["report", "res", "--out", "rep"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.status.success() && said.starts_with("8 runs, 0 failed"),
+        "{said}{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let md = std::fs::read_to_string(dir.join("rep/report.md")).unwrap();
+    assert!(md.contains("| R5 | naive |") || md.contains("naive"), "{md}");
     let again = regimebench(dir, &["--dry-run"]);
     assert!(
         again.contains("finished before: 8 (skipped)") && again.contains("to run: 0"),

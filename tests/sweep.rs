@@ -159,10 +159,17 @@ fn a_diverging_run_is_recorded_and_the_others_finish() {
     );
     assert!(f.error.starts_with("training diverged"), "{}", f.error);
     assert_eq!(record["config"]["method"]["lambda"], 1e15);
-    let skipped = sweep_cli(dir.path(), &[]);
+    let report = tempfile::tempdir().unwrap();
+    let out = report.path().to_str().unwrap();
+    let skipped = sweep_cli(dir.path(), &["--report", out]);
     assert!(
         skipped.contains("finished before: 2 (skipped); failed before: 1"),
         "{skipped}"
+    );
+    let md = std::fs::read_to_string(report.path().join("report.md")).unwrap();
+    assert!(
+        md.contains(": 2 finished runs, 1 failed runs (1 diverged, 0 other errors)"),
+        "{md}"
     );
     assert!(
         skipped.contains("ran: 0;") && skipped.contains("failed now: 0"),

@@ -1,10 +1,12 @@
 //! The command line: `run` (one run of the study), `explain` (a method's every intermediate on
-//! a toy problem), `data` (status, fetch) and `bench` (training-step throughput).
+//! a toy problem), `sweep` (a grid of runs), `report` (a results directory into tables and
+//! plots), `data` (status, fetch) and `bench` (training-step throughput).
 
 pub mod bench;
 pub mod data;
 pub mod explain;
 pub mod method;
+pub mod report;
 pub mod run;
 pub mod sweep;
 
@@ -33,4 +35,6 @@ pub enum Command {
     /// Train a grid of runs in parallel, one JSON each in the results directory; a restart skips
     /// finished runs.
     Sweep(Box<sweep::SweepArgs>),
+    /// Aggregate a directory of run results into report.md, CSV tables and plots.
+    Report(report::ReportArgs),
 }

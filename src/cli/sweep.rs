@@ -15,6 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod emit;
+
 const AFTER_HELP: &str = "\
 The results directory is the sweep's only state. Each finished run is <hash>.json: its RunResult
 (config, accuracy matrix, metrics, update norms, times, version, kernel path) plus `hash` and
@@ -77,9 +79,13 @@ pub struct SweepArgs {
     quiet: bool,
     /// A grid preset under the flags and the file: `quick` is MNIST, R1..R5, all five methods,
     /// orders 0 and 1, 1000 training and 400 test images per task (a few minutes on 2 cores; runs
-    /// offline on the repository's MNIST subset).
+    /// offline on the repository's MNIST subset), then the report in RESULTS/report.
     #[arg(long = "preset", value_enum)]
     grid_preset: Option<GridPreset>,
+    /// After the sweep, write the report of the whole results directory to DIR (as `regimebench
+    /// report RESULTS --out DIR`; default with `--preset quick` and no `--shard`: RESULTS/report).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
     /// Write an sbatch array script to FILE (one array task per shard, each running this sweep
     /// with `--shard $SLURM_ARRAY_TASK_ID/N` into the same results directory) and run nothing.
     #[arg(long, value_name = "FILE", help_heading = "Slurm")]
@@ -344,7 +350,7 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     }
     println!();
     if let Some(file) = &args.emit_slurm {
-        return emit_slurm(&args, file, &points, &results);
+        return emit::slurm(&args, file, &points, &results);
     }
     let shown = points.clone();
     let plan = sweep::plan(points, &results, args.retry_failed)?;
@@ -427,71 +433,13 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         println!("  failed: {}: {}", f.label, f.error);
     }
     println!("results: {}", results.display());
-    Ok(())
-}
-
-/// Writes the sbatch array script for `points` (the whole grid) to `file`.
-fn emit_slurm(
-    args: &SweepArgs,
-    file: &Path,
-    points: &[sweep::Point],
-    results: &Path,
-) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.shard.is_none(),
-        "--emit-slurm writes every shard: drop --shard"
-    );
-    anyhow::ensure!(args.shards >= 1, "--shards must be at least 1");
-    anyhow::ensure!(
-        args.cpus_per_task >= 1,
-        "--cpus-per-task must be at least 1"
-    );
-    // The same sweep arguments, less what the script sets itself.
-    let drop_with_value = [
-        "--emit-slurm",
-        "--shard",
-        "--jobs",
-        "--shards",
-        "--cpus-per-task",
-    ];
-    let mut kept = Vec::new();
-    let mut raw = std::env::args().skip_while(|a| a != "sweep").skip(1);
-    while let Some(a) = raw.next() {
-        let name = a.split('=').next().unwrap_or("");
-        if drop_with_value.contains(&name) {
-            if !a.contains('=') {
-                raw.next();
-            }
-        } else if a != "--quiet" {
-            kept.push(a);
-        }
+    let report = args.report.clone().or_else(|| {
+        let whole = args.shard.is_none();
+        (whole && args.grid_preset == Some(GridPreset::Quick)).then(|| results.join("report"))
+    });
+    if let Some(out) = report {
+        super::report::write(&results, &out)?;
     }
-    let workdir = std::env::current_dir().context("the current directory")?;
-    let binary = std::env::current_exe().context("the regimebench binary's path")?;
-    std::fs::create_dir_all(results)
-        .with_context(|| format!("creating the results directory {}", results.display()))?;
-    let job = sweep::slurm::SlurmJob {
-        shards: args.shards,
-        cpus: args.cpus_per_task,
-        workdir: &workdir,
-        binary: &binary,
-        args: &kept,
-        logs: &workdir.join(results),
-    };
-    let text = sweep::slurm::script(&job, points);
-    std::fs::write(file, &text).with_context(|| format!("writing {}", file.display()))?;
-    let (seconds, mem) = sweep::slurm::estimate(points, args.shards, args.cpus_per_task);
-    println!(
-        "wrote {}: {} runs in {} array tasks of {} CPUs (estimates: {} min, {} MiB each); submit it \
-         with `sbatch {}`",
-        file.display(),
-        points.len(),
-        args.shards,
-        args.cpus_per_task,
-        seconds.div_ceil(60),
-        mem,
-        file.display()
-    );
     Ok(())
 }
 
