@@ -10,13 +10,13 @@ mod toy;
 pub use print::render;
 pub use toy::Toy;
 
+use crate::data::DatasetId;
 use crate::error::Result;
 use crate::heads::{HeadLayout, Heads};
 use crate::nn::{Cnn, Preset};
-use crate::optim::SgdConfig;
 use crate::params::ParamStore;
 use crate::regime::Regime;
-use crate::run::{defaults, MethodConfig};
+use crate::run::{MethodConfig, RunConfig};
 use crate::trace::{Entry, Trace};
 use crate::train::{self, TaskSource, TrainConfig};
 
@@ -34,20 +34,14 @@ pub struct Explained {
 
 /// The loop's settings for the toy tasks: `tiny`, two steps of four images per task, the protocol's SGD (η = 0.05, no momentum or decay), seed 0, the frozen-prefix cache.
 pub fn toy_config(regime: Regime, head: HeadLayout) -> TrainConfig {
+    let run = RunConfig::defaults(DatasetId::Mnist, regime);
     TrainConfig {
         preset: Preset::Tiny,
         head,
-        regime,
-        regime_from_first_task: false,
-        sgd: SgdConfig {
-            lr: defaults::LR,
-            momentum: 0.0,
-            weight_decay: 0.0,
-        },
         batch: toy::BATCH,
         epochs: 1,
-        seed: defaults::SEED,
         cache_prefix: true,
+        ..run.train
     }
 }
 

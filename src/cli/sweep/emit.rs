@@ -72,4 +72,3 @@ pub(super) fn slurm(
     );
     Ok(())
 }
-
