@@ -2,20 +2,19 @@
 //! already holds is skipped -> the rest runs in parallel -> what ran, was skipped and failed.
 
 use super::method::MethodConstants;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
-use regimebench::data::{DataOptions, DatasetId};
+use regimebench::data::DatasetId;
 use regimebench::heads::HeadLayout;
 use regimebench::nn::Preset;
-use regimebench::regime::Regime;
 use regimebench::run::MethodKind;
-use regimebench::sweep::{self, grid, Common, Event, Grid, Shard};
-use std::collections::BTreeSet;
+use regimebench::sweep::{self, Event, Shard};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod emit;
+mod settings;
 
 const AFTER_HELP: &str = "\
 The results directory is the sweep's only state. Each finished run is <hash>.json: its RunResult
@@ -182,140 +181,6 @@ pub struct GridArgs {
 }
 
 /// The keys a `--config` file may hold: the long names of the grid flags.
-fn file_keys() -> BTreeSet<String> {
-    use clap::Args;
-    GridArgs::augment_args(clap::Command::new("sweep"))
-        .get_arguments()
-        .filter_map(|a| a.get_long().map(String::from))
-        .collect()
-}
-
-impl GridArgs {
-    /// The settings of the TOML file at `path`, with the flags given on the command line on top.
-    fn over_file(&self, path: &Path) -> anyhow::Result<GridArgs> {
-        let shown = path.display();
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the sweep config {shown}"))?;
-        let table: toml::Table = text
-            .parse()
-            .with_context(|| format!("{shown}: not a valid TOML file"))?;
-        let known = file_keys();
-        if let Some(key) = table.keys().find(|k| !known.contains(*k)) {
-            let hint = if known.contains(&key.replace('_', "-")) {
-                format!(" (did you mean `{}`?)", key.replace('_', "-"))
-            } else {
-                String::new()
-            };
-            let all: Vec<&str> = known.iter().map(String::as_str).collect();
-            bail!(
-                "{shown}: unknown key `{key}`{hint}; the keys are: {}",
-                all.join(", ")
-            );
-        }
-        let file: GridArgs = toml::from_str(&text).with_context(|| format!("{shown}"))?;
-        let mut merged = serde_json::to_value(&file)?;
-        let given = serde_json::to_value(self)?;
-        if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object()) {
-            for (k, v) in g {
-                let unset = v.is_null() || *v == false || v.as_array().is_some_and(Vec::is_empty);
-                if !unset {
-                    m.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        Ok(serde_json::from_value(merged)?)
-    }
-
-    /// Fills what is unset with the preset's values.
-    fn under(mut self, preset: GridPreset) -> GridArgs {
-        match preset {
-            GridPreset::Quick => {
-                self.datasets.get_or_insert_with(|| vec![DatasetId::Mnist]);
-                self.orders.get_or_insert_with(|| vec![0, 1]);
-                self.train_per_task.get_or_insert(1000);
-                self.test_per_task.get_or_insert(400);
-            }
-        }
-        self
-    }
-
-    fn results(&self) -> PathBuf {
-        self.results.clone().unwrap_or_else(|| "results".into())
-    }
-
-    /// The grid these settings describe, each run on `threads` kernel threads.
-    fn grid(&self, threads: usize) -> anyhow::Result<Grid> {
-        let methods = self
-            .methods
-            .clone()
-            .unwrap_or_else(|| MethodKind::ALL.to_vec());
-        if let Some(flag) = self.constants.stray(&methods) {
-            let names: Vec<&str> = methods.iter().map(|m| m.name()).collect();
-            bail!(
-                "{flag} does not apply to any of --methods {}",
-                names.join(",")
-            );
-        }
-        let regimes = match &self.regimes {
-            Some(r) => r
-                .iter()
-                .map(|s| {
-                    s.replace('+', ",")
-                        .parse::<Regime>()
-                        .map_err(anyhow::Error::msg)
-                })
-                .collect::<anyhow::Result<_>>()?,
-            None => grid::defaults::DEPTHS.map(Regime::depth).collect(),
-        };
-        let datasets = match &self.datasets {
-            Some(d) => d.clone(),
-            None => {
-                let opts = DataOptions {
-                    data_dir: self.data_dir.clone(),
-                    train_from_test_split: self.train_from_test_split,
-                    ..DataOptions::default()
-                };
-                let found = sweep::present_datasets(&opts);
-                if found.is_empty() {
-                    bail!("no dataset found (see `regimebench data status`); name them with --datasets");
-                }
-                found
-            }
-        };
-        Ok(Grid {
-            datasets,
-            regimes,
-            methods: methods
-                .iter()
-                .flat_map(|&m| self.constants.configs(m))
-                .collect(),
-            orders: self
-                .orders
-                .clone()
-                .unwrap_or_else(|| grid::defaults::ORDERS.collect()),
-            seeds: self
-                .seeds
-                .clone()
-                .unwrap_or_else(|| grid::defaults::SEEDS.to_vec()),
-            common: Common {
-                head: self.head.unwrap_or_default(),
-                preset: self.preset,
-                regime_from_first_task: self.regime_from_first_task,
-                lr: self.lr,
-                momentum: self.momentum,
-                weight_decay: self.weight_decay,
-                batch: self.batch,
-                epochs: self.epochs,
-                train_per_task: self.train_per_task,
-                test_per_task: self.test_per_task,
-                train_from_test_split: self.train_from_test_split,
-                threads,
-                data_dir: self.data_dir.clone(),
-            },
-        })
-    }
-}
-
 /// Runs the sweep: plans it against the results directory, runs what is left, prints the counts.
 pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let mut settings = match &args.config {

@@ -1,7 +1,9 @@
 //! The sweep's flags and TOML files: the same grid either way, strength lists, key errors.
 
+use super::settings::file_keys;
 use super::*;
 use clap::Parser;
+use std::collections::BTreeSet;
 
 fn args(flags: &[&str]) -> SweepArgs {
     let mut all = vec!["regimebench", "sweep"];
