@@ -247,6 +247,28 @@ fn correlation_rises_verdicts() {
         claim(&r, "r(U, F) in head-only", Pool::Dataset(Mnist)).verdict,
         Verdict::Contradicted
     );
+    // R1 noisy, n 6: r 0.849 [0.119, 0.983] holds 0.3 above 0 (confirmed); r 0.683
+    // [-0.288, 0.962] holds 0.3 and 0 (not testable)
+    let noisy = |e: f64| {
+        move |reg: &str, u: f64| {
+            let k = ((u - 1.0) * 10.0).round() as u32;
+            let s = if [0, 4, 6].contains(&k) { 1.0 } else { -1.0 };
+            if reg == "R1" {
+                0.1 * u + 0.1 * e * s
+            } else {
+                0.1 * u
+            }
+        }
+    };
+    for (e, r_want, want) in [
+        (0.15, 0.849, Verdict::Confirmed),
+        (0.25, 0.683, Verdict::NotTestable),
+    ] {
+        let r = report(norm_runs(&u, &noisy(e)));
+        let c = claim(&r, "r(U, F) in head-only", Pool::Dataset(Mnist));
+        assert_eq!(c.verdict, want, "{c:?}");
+        assert!(c.measured.starts_with(&format!("r {r_want:.2} [")), "{c:?}");
+    }
     // the other way round: contradicted
     let falling = |reg: &str, u: f64| rising(if reg == "R5" { "R1" } else { "R5" }, u);
     let r = report(norm_runs(&u, &falling));

@@ -28,7 +28,9 @@
 //!   r(R1) but its interval reaching 0, not testable (too few runs to tell r(R5) from 0). Needs r
 //!   and its interval (at least 4 runs, neither series constant) in both regimes.
 //! - *r(U, F) about 0.3 head-only / about 0.7 full network*: confirmed when the study's value lies
-//!   in our Fisher-z 95% interval of r, contradicted when it lies outside.
+//!   in our Fisher-z 95% interval of r and the interval lies above 0, contradicted when the value
+//!   lies outside; with the value inside but the interval reaching 0, not testable (too few runs
+//!   to tell a correlation from none).
 //! - *Grayscale sets are less depth-sensitive than CIFAR-100, where deeper regimes cost more
 //!   accuracy*: with d = mean over methods of ACC(R5) - ACC(R1) per dataset, confirmed when
 //!   d(cifar100) < 0 and |d(cifar100)| > |d(g)| for every grayscale set g measured, contradicted
@@ -56,7 +58,7 @@ pub const RULES: [&str; 9] = [
     "deeper regimes, larger updates: confirmed when mean U rises strictly with depth over the regimes R1..R5 present",
     "U roughly doubles: confirmed when mean U(R5) / mean U(R1) is within [1.5, 3]",
     "r rises with depth: confirmed when r(R5) > r(R1) and r(R5)'s Fisher-z interval lies above 0, contradicted when r(R5) <= r(R1), else not testable",
-    "r about 0.3 (R1) / 0.7 (R5): confirmed when the study's value lies in the Fisher-z 95% interval of r",
+    "r about 0.3 (R1) / 0.7 (R5): confirmed when the study's value lies in the Fisher-z 95% interval of r and the interval lies above 0; not testable when it holds 0 too",
     "grayscale less depth-sensitive: with d = mean over methods of ACC(R5) - ACC(R1), confirmed when d(cifar100) < 0 and |d(cifar100)| > |d| of every grayscale set",
 ];
 

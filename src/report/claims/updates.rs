@@ -178,12 +178,16 @@ pub(super) fn r_level(x: &Inputs, scope: Scope, d: u8, study: f64) -> ClaimRow {
         Err(why) => r.why = why,
         Ok((c, _, (lo, hi))) => {
             r.measured = format!("r {}", show_r(c));
-            if (lo..=hi).contains(&study) {
-                r.verdict = Verdict::Confirmed;
-                r.why = format!("{study} lies in the 95% interval");
-            } else {
+            if !(lo..=hi).contains(&study) {
                 r.verdict = Verdict::Contradicted;
                 r.why = format!("{study} lies outside the 95% interval");
+            } else if lo > 0.0 {
+                r.verdict = Verdict::Confirmed;
+                r.why = format!("{study} lies in the 95% interval, which lies above 0");
+            } else {
+                r.why = format!(
+                    "{study} lies in the 95% interval, but so does 0: too few runs to tell"
+                );
             }
         }
     }
