@@ -1,4 +1,5 @@
-//! Elementwise kernels: ReLU forward and backward, row bias and row sums, softmax cross-entropy.
+//! Elementwise kernels: ReLU forward and backward, row bias and row sums, the residual add, softmax
+//! cross-entropy.
 //!
 //! The loops are written so that they auto-vectorise for the build target. ReLU splits large
 //! arrays over rayon (each element is independent, so any split gives the same bits); the others
@@ -6,7 +7,7 @@
 
 use rayon::prelude::*;
 
-/// Elements per rayon task for the ReLU kernels (256 KiB of f32): smaller arrays run in one pass.
+/// Elements per rayon task for the ReLU and add kernels (256 KiB of f32): smaller arrays run in one pass.
 const RELU_CHUNK: usize = 1 << 16;
 
 /// `x ← max(x, 0)` in place (the tape hands over a buffer it no longer needs). A NaN stays NaN,
@@ -70,6 +71,22 @@ pub fn add_bias_rows(y: &mut [f32], b: &[f32]) {
         for (y, &b) in row.iter_mut().zip(b) {
             *y += b;
         }
+    }
+}
+
+/// `y ← y + a` elementwise (a residual connection), split over rayon like ReLU.
+///
+/// # Panics
+/// When the two lengths differ.
+pub fn add_assign(y: &mut [f32], a: &[f32]) {
+    assert_eq!(y.len(), a.len(), "add_assign: y and a lengths");
+    let body = |(y, a): (&mut [f32], &[f32])| y.iter_mut().zip(a).for_each(|(y, a)| *y += a);
+    if y.len() <= RELU_CHUNK {
+        body((y, a));
+    } else {
+        y.par_chunks_mut(RELU_CHUNK)
+            .zip(a.par_chunks(RELU_CHUNK))
+            .for_each(body);
     }
 }
 

@@ -8,12 +8,14 @@
 //! rows go through the intrinsics of `pool/avx2.rs` (8 or 4 windows per step); the portable path
 //! runs the same window rule one window at a time.
 
+mod average;
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(test)]
 mod tests;
 
 use crate::{active_isa, Isa};
+pub use average::{global_avg_pool_bwd, global_avg_pool_fwd};
 use rayon::prelude::*;
 
 /// Outputs per rayon task: below this a task costs more to schedule than to run.

@@ -155,3 +155,65 @@ pub fn softmax_xent(logits: &[f32], labels: &[u32], k: usize) -> (f64, Vec<f64>)
     }
     (loss / rows as f64, d)
 }
+
+/// Batch norm in training mode over NCHW (`c` channels of `hw` pixels): `(y, mean, biased var)`.
+pub fn batch_norm_train_fwd(
+    c: usize,
+    hw: usize,
+    x: &[f32],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = x.len() / (c * hw);
+    let m = (n * hw) as f64;
+    let idx = |i: usize, ch: usize, p: usize| (i * c + ch) * hw + p;
+    let mut mean = vec![0.0; c];
+    let mut var = vec![0.0; c];
+    let mut y = vec![0.0; x.len()];
+    for ch in 0..c {
+        let all = || (0..n).flat_map(move |i| (0..hw).map(move |p| idx(i, ch, p)));
+        mean[ch] = all().map(|j| x[j] as f64).sum::<f64>() / m;
+        var[ch] = all().map(|j| (x[j] as f64 - mean[ch]).powi(2)).sum::<f64>() / m;
+        for j in all() {
+            let xhat = (x[j] as f64 - mean[ch]) / (var[ch] + eps).sqrt();
+            y[j] = gamma[ch] as f64 * xhat + beta[ch] as f64;
+        }
+    }
+    (y, mean, var)
+}
+
+/// The backward of [`batch_norm_train_fwd`] by the chain rule through μ and σ² (the textbook
+/// derivation: ∂L/∂x̂, then ∂L/∂σ², ∂L/∂μ, then ∂L/∂x): `(dx, dgamma, dbeta)`.
+pub fn batch_norm_train_bwd(
+    c: usize,
+    hw: usize,
+    x: &[f32],
+    dy: &[f32],
+    gamma: &[f32],
+    eps: f64,
+) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let n = x.len() / (c * hw);
+    let m = (n * hw) as f64;
+    let idx = |i: usize, ch: usize, p: usize| (i * c + ch) * hw + p;
+    let (mut dx, mut dg, mut db) = (vec![0.0; x.len()], vec![0.0; c], vec![0.0; c]);
+    for ch in 0..c {
+        let all = || (0..n).flat_map(move |i| (0..hw).map(move |p| idx(i, ch, p)));
+        let mu = all().map(|j| x[j] as f64).sum::<f64>() / m;
+        let var = all().map(|j| (x[j] as f64 - mu).powi(2)).sum::<f64>() / m;
+        let sd = (var + eps).sqrt();
+        let g = gamma[ch] as f64;
+        let dxhat = |j: usize| dy[j] as f64 * g;
+        let dvar: f64 = all()
+            .map(|j| dxhat(j) * (x[j] as f64 - mu) * -0.5 * sd.powi(-3))
+            .sum();
+        let dmu: f64 = all().map(|j| -dxhat(j) / sd).sum::<f64>()
+            + dvar * all().map(|j| -2.0 * (x[j] as f64 - mu)).sum::<f64>() / m;
+        for j in all() {
+            dx[j] = dxhat(j) / sd + dvar * 2.0 * (x[j] as f64 - mu) / m + dmu / m;
+            dg[ch] += dy[j] as f64 * (x[j] as f64 - mu) / sd;
+            db[ch] += dy[j] as f64;
+        }
+    }
+    (dx, dg, db)
+}

@@ -5,13 +5,16 @@
 //! frozen gets no gradient computed, and a node whose inputs need no gradient is not visited at all,
 //! so the backward pass stops at the lowest trainable layer.
 
+mod conv;
 mod ops;
 mod pool;
+mod residual;
 
 use crate::params::{Group, ParamId, ParamStore};
 use crate::tensor::Tensor;
 pub(crate) use ops::Op;
 use pool::Pool;
+pub use residual::BnStats;
 use std::cell::RefCell;
 
 /// Handle to one node of a [`Tape`].

@@ -2,17 +2,18 @@
 //! H, W spatial, D features in, O features out.
 
 use super::pool::Pool;
+use super::{conv, residual};
 use super::{GradSink, NodeId, Tape};
 use crate::params::{ParamId, ParamStore};
 use regimebench_kernels as k;
 
 pub(crate) enum Op {
     Input,
-    /// `y[N,K,H',W'] = conv(x[N,C,H,W], w[K,C,kh,kw]) + b[K]`.
+    /// `y[N,K,H',W'] = conv(x[N,C,H,W], w[K,C,kh,kw]) + b[K]` (no `b`: no bias).
     Conv2d {
         x: NodeId,
         w: ParamId,
-        b: ParamId,
+        b: Option<ParamId>,
         geom: k::ConvGeom,
     },
     /// `y[N,K,H'/2,W'/2] = maxpool2(conv(x, w) + b)`, fused (the convolution's output is never
@@ -43,6 +44,18 @@ pub(crate) enum Op {
         w: ParamId,
         b: ParamId,
     },
+    /// Batch norm over the channels of `[N,C,H,W]` ([`residual::BnNode`]).
+    BatchNorm(Box<residual::BnNode>),
+    /// `y = a + b`.
+    Add {
+        a: NodeId,
+        b: NodeId,
+    },
+    /// `[N,C,H,W] -> [N,C]`, each plane's mean over its `hw` pixels.
+    GlobalAvgPool {
+        x: NodeId,
+        hw: usize,
+    },
     /// Mean softmax cross-entropy of logits `[N,O]` against labels; keeps ∂loss/∂logits.
     SoftmaxXent {
         logits: NodeId,
@@ -60,73 +73,7 @@ impl Op {
 }
 
 impl Tape {
-    /// Convolution with square kernel taken from `w`'s shape, the given stride and zero padding.
-    pub fn conv2d(
-        &mut self,
-        p: &ParamStore,
-        x: NodeId,
-        w: ParamId,
-        b: ParamId,
-        stride: usize,
-        pad: usize,
-    ) -> NodeId {
-        let geom = self.conv_geom(p, x, w, stride, pad);
-        let mut y = self.take_buffer(geom.y_len());
-        k::conv2d_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y);
-        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
-        let shape = vec![geom.n, geom.c_out, geom.out_h(), geom.out_w()];
-        self.push(shape, y, Op::Conv2d { x, w, b, geom }, needs)
-    }
-
-    /// `maxpool2(conv2d(x))` as one op: the same values and gradients as [`Tape::conv2d`] then
-    /// [`Tape::maxpool2`], bit for bit, without storing the convolution's output (the kernels run
-    /// both a chunk of images at a time, in cache).
-    pub fn conv2d_maxpool2(
-        &mut self,
-        p: &ParamStore,
-        x: NodeId,
-        w: ParamId,
-        b: ParamId,
-        stride: usize,
-        pad: usize,
-    ) -> NodeId {
-        let geom = self.conv_geom(p, x, w, stride, pad);
-        let shape = vec![geom.n, geom.c_out, geom.out_h() / 2, geom.out_w() / 2];
-        let len = shape.iter().product();
-        let (mut y, mut pos) = (self.take_buffer(len), vec![0; len]);
-        k::conv2d_maxpool2_fwd(&geom, self.value(x), p.get(w), p.get(b), &mut y, &mut pos);
-        let needs = self.needs_grad(x) || self.is_trainable(w) || self.is_trainable(b);
-        let op = Op::ConvMaxPool2 { x, w, b, geom, pos };
-        self.push(shape, y, op, needs)
-    }
-
-    /// The geometry of a convolution of `x` with `w` (square kernel from `w`'s shape).
-    fn conv_geom(
-        &self,
-        p: &ParamStore,
-        x: NodeId,
-        w: ParamId,
-        stride: usize,
-        pad: usize,
-    ) -> k::ConvGeom {
-        let (xs, ws) = (self.shape(x), &p.info(w).shape);
-        match (xs, &ws[..]) {
-            (&[n, c_in, h, wd], &[c_out, wc, kh, kw]) if wc == c_in => k::ConvGeom {
-                n,
-                c_in,
-                h,
-                w: wd,
-                c_out,
-                kh,
-                kw,
-                stride,
-                pad,
-            },
-            _ => panic!("conv2d: input {xs:?} does not fit weights {ws:?}"),
-        }
-    }
-
-    /// `max(x, 0)`. When `x` is a conv, conv + max-pool, linear or max-pool output, whose backward does not read
+    /// `max(x, 0)`. When `x` is a conv, conv + max-pool, linear, max-pool, batch-norm or add output, whose backward does not read
     /// its own value, the ReLU takes `x`'s buffer over instead of copying it (`value(x)` is then
     /// empty).
     pub fn relu(&mut self, x: NodeId) -> NodeId {
@@ -134,7 +81,9 @@ impl Tape {
             Op::Conv2d { .. }
             | Op::ConvMaxPool2 { .. }
             | Op::Linear { .. }
-            | Op::MaxPool2 { .. } => std::mem::take(&mut self.nodes[x.0].value),
+            | Op::MaxPool2 { .. }
+            | Op::BatchNorm(_)
+            | Op::Add { .. } => std::mem::take(&mut self.nodes[x.0].value),
             _ => self.value(x).to_vec(),
         };
         k::relu_fwd(&mut y);
@@ -223,82 +172,20 @@ pub(super) fn backward(
     match &tape.nodes[id.0].op {
         Op::Input => {}
         Op::Conv2d { x, w, b, geom } => {
-            if sink.wants(*w) || sink.wants(*b) {
-                assert!(
-                    sink.wants(*w) && sink.wants(*b),
-                    "a layer's weight and bias are frozen together"
-                );
-                let x = tape.value(*x);
-                if sink.per_sample {
-                    sink.write2(*w, *b, |dw, db| {
-                        squares_per_sample(geom, dw, db, |n, g1, dw, db| {
-                            let (xs, ys) = (g1.x_len(), g1.y_len());
-                            let (xn, dyn_) = (&x[n * xs..(n + 1) * xs], &dy[n * ys..(n + 1) * ys]);
-                            k::conv2d_bwd_weight(g1, xn, dyn_, dw, db)
-                        })
-                    });
-                } else {
-                    sink.write2(*w, *b, |dw, db| k::conv2d_bwd_weight(geom, x, &dy, dw, db));
-                }
-            }
-            if needs(*x) {
-                let mut dx = buffer(geom.x_len());
-                k::conv2d_bwd_input(geom, &dy, sink.param(*w), &mut dx);
-                out.push((*x, dx));
-            }
+            out.extend(conv::conv2d_backward(tape, sink, (*x, *w, *b), geom, &dy))
         }
-        Op::ConvMaxPool2 { x, w, b, geom, pos } => {
-            let wants = sink.wants(*w) || sink.wants(*b);
-            assert!(
-                !wants || (sink.wants(*w) && sink.wants(*b)),
-                "a layer's weight and bias are frozen together"
-            );
-            let (planes, oh, ow) = (geom.n * geom.c_out, geom.out_h(), geom.out_w());
-            if needs(*x) {
-                // Both gradients read the whole convolution gradient: unpool it once.
-                let mut dconv = buffer(geom.y_len());
-                k::maxpool2_bwd(planes, oh, ow, &dy, pos, &mut dconv);
-                let xv = tape.value(*x);
-                if wants && sink.per_sample {
-                    sink.write2(*w, *b, |dw, db| {
-                        squares_per_sample(geom, dw, db, |n, g1, dw, db| {
-                            let (xs, ys) = (g1.x_len(), g1.y_len());
-                            let dc = &dconv[n * ys..(n + 1) * ys];
-                            k::conv2d_bwd_weight(g1, &xv[n * xs..(n + 1) * xs], dc, dw, db)
-                        })
-                    });
-                } else if wants {
-                    sink.write2(*w, *b, |dw, db| {
-                        k::conv2d_bwd_weight(geom, xv, &dconv, dw, db)
-                    });
-                }
-                let mut dx = buffer(geom.x_len());
-                k::conv2d_bwd_input(geom, &dconv, sink.param(*w), &mut dx);
-                tape.pool.borrow_mut().give(dconv);
-                out.push((*x, dx));
-            } else if wants && sink.per_sample {
-                let xv = tape.value(*x);
-                let pooled = geom.c_out * (oh / 2) * (ow / 2);
-                sink.write2(*w, *b, |dw, db| {
-                    squares_per_sample(geom, dw, db, |n, g1, dw, db| {
-                        let xs = g1.x_len();
-                        let at = n * pooled..(n + 1) * pooled;
-                        let (dyn_, posn) = (&dy[at.clone()], &pos[at]);
-                        k::conv2d_maxpool2_bwd_weight(
-                            g1,
-                            &xv[n * xs..(n + 1) * xs],
-                            dyn_,
-                            posn,
-                            dw,
-                            db,
-                        )
-                    })
-                });
-            } else if wants {
-                sink.write2(*w, *b, |dw, db| {
-                    k::conv2d_maxpool2_bwd_weight(geom, tape.value(*x), &dy, pos, dw, db)
-                });
-            }
+        Op::ConvMaxPool2 { x, w, b, geom, pos } => out.extend(conv::conv2d_maxpool2_backward(
+            tape,
+            sink,
+            (*x, *w, *b),
+            geom,
+            pos,
+            &dy,
+        )),
+        Op::BatchNorm(bn) => out.extend(residual::batch_norm_backward(tape, sink, bn, &dy)),
+        Op::Add { a, b } => return residual::add_backward(tape, *a, *b, dy),
+        Op::GlobalAvgPool { x, hw } => {
+            out.push(residual::global_avg_pool_backward(tape, *x, *hw, &dy))
         }
         // ReLU and flatten pass `dy` on as their input's gradient, so they return here.
         Op::Relu { x } => {
@@ -407,43 +294,4 @@ pub(super) fn backward(
     // Only inputs that need a gradient are returned: nothing flows into a frozen prefix.
     out.retain(|(x, _)| needs(*x));
     out
-}
-
-/// Samples per task of [`squares_per_sample`]: fixed, so the order of the sum does not depend on
-/// the thread count.
-const SAMPLES_PER_TASK: usize = 4;
-
-/// `Σ_n g_n²` for a layer's weight and bias over the `geom.n` samples of a batch, elementwise:
-/// `one(n, g1, dw, db)` writes sample n's gradients for the one-sample geometry `g1`. Groups of
-/// [`SAMPLES_PER_TASK`] consecutive samples run in parallel, each summing its squares in sample
-/// order; the groups' sums are then added in group order: the same bits for any thread count.
-fn squares_per_sample(
-    geom: &k::ConvGeom,
-    dw: &mut [f32],
-    db: &mut [f32],
-    one: impl Fn(usize, &k::ConvGeom, &mut [f32], &mut [f32]) + Sync,
-) {
-    use rayon::prelude::*;
-    let g1 = k::ConvGeom { n: 1, ..*geom };
-    let samples: Vec<usize> = (0..geom.n).collect();
-    let (lw, lb) = (dw.len(), db.len());
-    let partial: Vec<(Vec<f32>, Vec<f32>)> = samples
-        .par_chunks(SAMPLES_PER_TASK)
-        .map(|group| {
-            let (mut w1, mut b1) = (vec![0.0; lw], vec![0.0; lb]);
-            let (mut sw, mut sb) = (vec![0.0f32; lw], vec![0.0f32; lb]);
-            for &n in group {
-                one(n, &g1, &mut w1, &mut b1);
-                sw.iter_mut().zip(&w1).for_each(|(s, g)| *s += g * g);
-                sb.iter_mut().zip(&b1).for_each(|(s, g)| *s += g * g);
-            }
-            (sw, sb)
-        })
-        .collect();
-    dw.fill(0.0);
-    db.fill(0.0);
-    for (sw, sb) in &partial {
-        dw.iter_mut().zip(sw).for_each(|(s, g)| *s += g);
-        db.iter_mut().zip(sb).for_each(|(s, g)| *s += g);
-    }
 }
