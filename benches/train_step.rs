@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::Rng;
 use regimebench::bench::StepBench;
-use regimebench::heads::HeadLayout;
+use regimebench::heads::{HeadLayout, Heads};
 use regimebench::methods::Naive;
 use regimebench::nn::{Cnn, Preset};
 use regimebench::optim::SgdConfig;
@@ -35,13 +35,17 @@ fn step(c: &mut Criterion) {
     eprintln!("kernel path: {}", regimebench_kernels::active_isa());
     let mut g = c.benchmark_group("step");
     g.throughput(Throughput::Elements(BATCH as u64));
-    for preset in [Preset::Small, Preset::Cifar] {
+    for (preset, nf) in [
+        (Preset::Small, 0),
+        (Preset::Cifar, 0),
+        (Preset::Resnet18, 20),
+    ] {
         for t in threads() {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(t)
                 .build()
                 .unwrap();
-            let mut bench = StepBench::new(preset, BATCH);
+            let mut bench = StepBench::new(preset, nf, BATCH);
             g.bench_function(
                 BenchmarkId::new(format!("{preset:?}"), format!("{t}threads")),
                 |b| pool.install(|| b.iter(|| bench.step())),
@@ -53,7 +57,7 @@ fn step(c: &mut Criterion) {
 
 /// One task of random images, for timing a whole task under a regime.
 struct Noise {
-    preset: Preset,
+    chw: (usize, usize, usize),
     n: usize,
 }
 
@@ -68,7 +72,7 @@ impl TaskSource for Noise {
         vec![2 * task as u16, 2 * task as u16 + 1]
     }
     fn image_chw(&self) -> (usize, usize, usize) {
-        self.preset.input_chw()
+        self.chw
     }
     fn len(&self, _: usize, part: Part) -> usize {
         if part == Part::Train {
@@ -91,12 +95,19 @@ impl TaskSource for Noise {
 
 /// Two tasks under the regime (`regime_from_first_task`), so the time is the regime's alone, at the
 /// protocol's epochs: 1280 random images and 1 epoch (`small`, the MNIST family), 320 images and 5
-/// epochs (`cifar`). No evaluation (no test images). Throughput counts image-epochs.
+/// epochs (`cifar`, and `resnet18` of width 20 on 3x32x32). No evaluation (no test images).
+/// Throughput counts image-epochs.
 fn regime(c: &mut Criterion) {
     let mut g = c.benchmark_group("regime");
     g.sample_size(10);
-    for (preset, n, epochs) in [(Preset::Small, 1280, 1), (Preset::Cifar, 320, 5)] {
-        let src = Noise { preset, n };
+    let setups = [
+        (Preset::Small, None, 1280, 1),
+        (Preset::Cifar, None, 320, 5),
+        (Preset::Resnet18, Some(20), 320, 5),
+    ];
+    for (preset, width, n, epochs) in setups {
+        let chw = preset.input_chw().unwrap_or((3, 32, 32));
+        let src = Noise { chw, n };
         for d in 1..=5 {
             for cache in [true, false] {
                 if d == 5 && !cache {
@@ -104,6 +115,7 @@ fn regime(c: &mut Criterion) {
                 }
                 let cfg = TrainConfig {
                     preset,
+                    width,
                     head: HeadLayout::Shared,
                     regime: Regime::depth(d),
                     regime_from_first_task: true,
@@ -121,7 +133,9 @@ fn regime(c: &mut Criterion) {
                 g.bench_function(id, |b| {
                     b.iter(|| {
                         let mut p = ParamStore::new();
-                        let net = Cnn::new(preset, 2, 1, &mut p);
+                        let heads =
+                            Heads::new(HeadLayout::Shared, 4, &[vec![0, 1], vec![2, 3]]).unwrap();
+                        let net = Cnn::for_input(preset, width, chw, &heads, &mut p);
                         net.init(&mut p, 0);
                         train(&cfg, &net, &mut p, &src, &mut Naive, &mut |_, _, _, _| {}).unwrap()
                     })

@@ -2,6 +2,10 @@
 //!
 //! A flat buffer makes every per-parameter quantity of the methods (Fisher, θ*, ω, GEM's rows of G,
 //! the SGD mask's ranges) a plain `&[f32]` of length `len()`, laid out exactly like the parameters.
+//!
+//! Beside the parameters the store keeps the network's *buffers*: state that is not trained and is
+//! no parameter of any method (batch norm's running mean and variance), in a flat buffer of its
+//! own, so a snapshot (`clone`) and a comparison (`==`) cover both, as PyTorch's `state_dict` does.
 
 use std::ops::Range;
 
@@ -32,7 +36,11 @@ impl Group {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ParamId(pub(crate) usize);
 
-/// Name, group, shape and place in the flat buffer of one parameter tensor.
+/// Handle to one buffer tensor (non-parameter state) of a [`ParamStore`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BufferId(usize);
+
+/// Name, group, shape and place in the flat buffer of one parameter (or buffer) tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamInfo {
     pub name: String,
@@ -46,6 +54,8 @@ pub struct ParamInfo {
 pub struct ParamStore {
     data: Vec<f32>,
     infos: Vec<ParamInfo>,
+    buffers: Vec<f32>,
+    buffer_infos: Vec<ParamInfo>,
 }
 
 impl ParamStore {
@@ -67,7 +77,49 @@ impl ParamStore {
         ParamId(self.infos.len() - 1)
     }
 
-    /// Total number of scalars.
+    /// Appends a buffer tensor filled with `fill` and returns its handle.
+    pub fn add_buffer(&mut self, name: &str, group: Group, shape: &[usize], fill: f32) -> BufferId {
+        let len: usize = shape.iter().product();
+        let start = self.buffers.len();
+        self.buffers.resize(start + len, fill);
+        self.buffer_infos.push(ParamInfo {
+            name: name.to_string(),
+            group,
+            shape: shape.to_vec(),
+            range: start..start + len,
+        });
+        BufferId(self.buffer_infos.len() - 1)
+    }
+    pub fn buffer(&self, id: BufferId) -> &[f32] {
+        &self.buffers[self.buffer_infos[id.0].range.clone()]
+    }
+    pub fn buffer_mut(&mut self, id: BufferId) -> &mut [f32] {
+        let r = self.buffer_infos[id.0].range.clone();
+        &mut self.buffers[r]
+    }
+    /// Two buffers, `a` added before `b`, both writable (batch norm's running mean and variance).
+    pub fn buffer_pair_mut(&mut self, a: BufferId, b: BufferId) -> (&mut [f32], &mut [f32]) {
+        let ra = self.buffer_infos[a.0].range.clone();
+        let rb = self.buffer_infos[b.0].range.clone();
+        assert!(
+            ra.end <= rb.start,
+            "buffer_pair_mut: `a` must come before `b`"
+        );
+        let (lo, hi) = self.buffers.split_at_mut(rb.start);
+        (&mut lo[ra], &mut hi[..rb.len()])
+    }
+    pub fn buffer_info(&self, id: BufferId) -> &ParamInfo {
+        &self.buffer_infos[id.0]
+    }
+    pub fn buffer_ids(&self) -> impl Iterator<Item = BufferId> {
+        (0..self.buffer_infos.len()).map(BufferId)
+    }
+    /// Every buffer scalar, in the order they were added (empty for a network without batch norm).
+    pub fn buffers_flat(&self) -> &[f32] {
+        &self.buffers
+    }
+
+    /// Total number of parameter scalars (buffers are not counted).
     pub fn len(&self) -> usize {
         self.data.len()
     }
@@ -159,5 +211,24 @@ mod tests {
         assert_eq!(p.ranges(&[Group::G4, Group::G5]), vec![5..10]);
         assert_eq!(p.ranges_of(&[false, true, false, true]), vec![2..5, 6..10]);
         assert!(p.ranges(&[Group::G2]).is_empty());
+    }
+
+    #[test]
+    fn buffers_live_beside_the_parameters() {
+        let mut p = ParamStore::new();
+        p.add("w", Group::G1, &[3]);
+        let var = p.add_buffer("bn.var", Group::G1, &[2], 1.0);
+        assert_eq!((p.len(), p.flat().len()), (3, 3));
+        assert_eq!(p.buffer(var), &[1.0, 1.0]);
+        assert_eq!(p.buffer_info(var).name, "bn.var");
+        let q = p.clone();
+        p.buffer_mut(var)[1] = 0.5;
+        assert_ne!(p, q, "a snapshot and a comparison cover the buffers");
+        assert_eq!(p.buffers_flat(), &[1.0, 0.5]);
+        let mean = p.add_buffer("bn.mean", Group::G1, &[1], 0.0);
+        let (a, b) = p.buffer_pair_mut(var, mean);
+        (a[0], b[0]) = (2.0, 3.0);
+        assert_eq!(p.buffers_flat(), &[2.0, 0.5, 3.0]);
+        assert_eq!(p.buffer_ids().count(), 2);
     }
 }

@@ -154,7 +154,7 @@ fn loss_f64(p: &ParamStore, preset: Preset, x: &[f32], labels: &[u32]) -> f64 {
             .map(|&v| v as f64)
             .collect()
     };
-    let (mut c, mut hw, _) = preset.input_chw();
+    let (mut c, mut hw, _) = preset.input_chw().unwrap();
     let n = labels.len();
     let mut a: Vec<f64> = x.iter().map(|&v| v as f64).collect();
     for l in 1..=3 {
@@ -236,7 +236,7 @@ fn check_network(preset: Preset, k: usize, batch: usize) {
         let v = randn(&mut rng, n, 0.1);
         p.get_mut(id).copy_from_slice(&v);
     }
-    let (c, h, w) = preset.input_chw();
+    let (c, h, w) = preset.input_chw().unwrap();
     let x = Tensor::new(&[batch, c, h, w], randn(&mut rng, batch * c * h * w, 1.0));
     let labels: Vec<u32> = (0..batch as u32).map(|i| (i * 7 + 3) % k as u32).collect();
     let mut tape = Tape::new(&p, &Group::ALL);

@@ -20,7 +20,7 @@ fn check(preset: Preset, width: usize, batch: usize) {
     let net = Cnn::new(preset, width, 1, &mut p);
     net.init(&mut p, 5);
     let mut rng = regimebench::rng::stream("per-sample-test", &[width as u64]);
-    let (c, h, w) = preset.input_chw();
+    let (c, h, w) = net.input_chw();
     let d = c * h * w;
     let x: Vec<f32> = (0..batch * d)
         .map(|_| rng.gen::<f32>() * 2.0 - 1.0)

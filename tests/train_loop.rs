@@ -185,7 +185,7 @@ fn cached_test_features_give_the_logits_of_the_full_forward() {
         assert_eq!(labels, y);
         assert_eq!(
             features.shape()[1..].iter().product::<usize>(),
-            Preset::Small.group_input_len(from)
+            net.group_input_len(from)
         );
         assert_eq!(logits(from, features), full, "from {from:?}");
     }

@@ -181,7 +181,8 @@ fn one_run(cfg: &RunConfig, heads: &Heads, src: &DatasetTasks, round: usize) -> 
         source: Box::new(e),
     };
     let mut params = ParamStore::new();
-    let net = Cnn::for_heads(cfg.train.preset, heads, &mut params);
+    let (p, w) = (cfg.train.preset, cfg.train.width);
+    let net = Cnn::for_input(p, w, src.image_chw(), heads, &mut params);
     net.init(&mut params, cfg.train.seed);
     let mut method = cfg.method.build(cfg.train.sgd.lr, cfg.train.seed);
     let mut timed = Timed::new(method.as_mut());

@@ -1,6 +1,7 @@
 //! What the throughput benchmarks time, shared by `cargo bench` and `regimebench bench`: one
-//! training step (forward, backward, SGD) of a preset on a fixed random batch, all groups
-//! trainable, reusing one tape like the training loop does.
+//! training step (forward, backward, SGD; batch norm in training mode, its running statistics
+//! updated) of a preset on a fixed random batch, all groups trainable, reusing one tape like the
+//! training loop does.
 
 use crate::nn::{Cnn, Preset};
 use crate::optim::{Sgd, SgdConfig};
@@ -34,17 +35,21 @@ pub struct StepBench {
 }
 
 impl StepBench {
-    /// `batch` random images in [-1, 1] with alternating labels, a seeded init.
-    pub fn new(preset: Preset, batch: usize) -> Self {
+    /// `batch` random images in [-1, 1] with alternating labels, a seeded init. resnet18 (of
+    /// base width `nf`) takes CIFAR's 3×32×32 images here; the plain presets their own.
+    pub fn new(preset: Preset, nf: usize, batch: usize) -> Self {
         let mut params = ParamStore::new();
-        let net = Cnn::new(preset, CLASSES, 1, &mut params);
+        let net = match preset {
+            Preset::Resnet18 => Cnn::resnet18(nf, (3, 32, 32), CLASSES, 1, &mut params),
+            _ => Cnn::new(preset, CLASSES, 1, &mut params),
+        };
         net.init(&mut params, 0);
-        let (c, h, w) = preset.input_chw();
+        let (c, h, w) = net.input_chw();
         let mut rng = crate::rng::stream("bench", &[]);
         let x = (0..batch * c * h * w)
             .map(|_| rng.gen::<f32>() * 2.0 - 1.0)
             .collect();
-        let tape = Tape::new(&params, &Group::ALL);
+        let tape = Tape::new(&params, &Group::ALL).training();
         #[allow(clippy::single_range_in_vec_init)] // one trainable range, not a Vec of indices
         StepBench {
             x: Tensor::new(&[batch, c, h, w], x),
@@ -73,6 +78,7 @@ impl StepBench {
         let x = tape.input(Tensor::new(self.x.shape(), x));
         let z = self.net.forward(tape, &self.params, x, 0);
         let l = tape.softmax_xent(z, &self.y);
+        self.net.update_running_statistics(tape, &mut self.params);
         tape.backward(l, &self.params, &mut self.grads);
         self.sgd
             .step(self.params.flat_mut(), &self.grads, &self.all);

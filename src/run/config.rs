@@ -157,6 +157,7 @@ impl RunConfig {
             order: defaults::ORDER,
             train: TrainConfig {
                 preset: if cifar { Preset::Cifar } else { Preset::Small },
+                width: None,
                 head: HeadLayout::default(),
                 regime,
                 regime_from_first_task: false,
@@ -192,8 +193,10 @@ impl RunConfig {
         if self.threads == 0 {
             return bad("threads must be at least 1".into());
         }
-        let (c, h, w) = self.train.preset.input_chw();
         let id = self.dataset;
+        let Some((c, h, w)) = self.train.preset.input_chw() else {
+            return Ok(()); // takes any image size
+        };
         if (c, h, w) != (id.channels(), id.height(), id.width()) {
             return bad(format!(
                 "the {} preset takes {c}x{h}x{w} images, but {id} has {}x{}x{}",
@@ -206,12 +209,15 @@ impl RunConfig {
         Ok(())
     }
 
-    /// Names the run in messages: dataset, preset, head layout, regime, method, order and seed.
+    /// Names the run in messages: dataset, preset (and width), head layout, regime, method, order
+    /// and seed.
     pub fn label(&self) -> String {
+        let width = self.train.width.map(|w| format!(" width {w}"));
         format!(
-            "{} {} {} head {} {} order {} seed {}",
+            "{} {}{} {} head {} {} order {} seed {}",
             self.dataset,
             self.train.preset,
+            width.unwrap_or_default(),
             self.train.head,
             self.train.regime,
             self.method.kind(),
@@ -251,7 +257,7 @@ mod tests {
         let ok = RunConfig::defaults(DatasetId::Mnist, Regime::depth(2));
         assert!(ok.validate().is_ok());
         type Edit = fn(&mut RunConfig);
-        let cases: [(Edit, &str); 5] = [
+        let cases: [(Edit, &str); 7] = [
             (|c| c.train.batch = 0, "batch must be at least 1"),
             (
                 |c| c.train.sgd.lr = f32::INFINITY,
@@ -266,7 +272,18 @@ mod tests {
                 |c| c.train.preset = Preset::Cifar,
                 "the cifar preset takes 3x32x32",
             ),
+            (
+                |c| c.train.preset = Preset::Resnet18,
+                "the resnet18 preset needs a width",
+            ),
+            (
+                |c| c.train.width = Some(20),
+                "width applies to resnet18 only",
+            ),
         ];
+        let mut resnet = ok.clone();
+        (resnet.train.preset, resnet.train.width) = (Preset::Resnet18, Some(20));
+        assert!(resnet.validate().is_ok(), "resnet18 takes MNIST's images");
         for (edit, message) in cases {
             let mut c = ok.clone();
             edit(&mut c);

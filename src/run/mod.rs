@@ -59,7 +59,13 @@ pub fn execute_on(
     let classes: Vec<Vec<u16>> = (0..src.n_tasks()).map(|t| src.task_classes(t)).collect();
     let heads = Heads::new(cfg.train.head, src.n_classes(), &classes).map_err(Error::Config)?;
     let mut params = ParamStore::new();
-    let net = Cnn::for_heads(cfg.train.preset, &heads, &mut params);
+    let net = Cnn::for_input(
+        cfg.train.preset,
+        cfg.train.width,
+        src.image_chw(),
+        &heads,
+        &mut params,
+    );
     net.init(&mut params, cfg.train.seed);
     let mut method = cfg.method.build(cfg.train.sgd.lr, cfg.train.seed);
     let pool = rayon::ThreadPoolBuilder::new()

@@ -38,6 +38,8 @@ pub struct Tape {
     nodes: Vec<Node>,
     /// Indexed by `ParamId`: whether that parameter gets a gradient.
     trainable: Vec<bool>,
+    /// A training step's tape ([`Tape::training`]).
+    training: bool,
     /// Buffers of cleared nodes and of consumed gradients (the backward pass borrows it).
     pool: RefCell<Pool>,
 }
@@ -78,8 +80,23 @@ impl Tape {
         Tape {
             nodes: Vec::new(),
             trainable,
+            training: false,
             pool: RefCell::default(),
         }
+    }
+
+    /// This tape records training steps: there a batch norm whose γ is trainable normalises with
+    /// its batch's statistics (PyTorch's train mode). On every other tape (evaluation, the Fisher,
+    /// GEM's memories, LwF's old model, the prefix cache) and in frozen groups, batch norm uses its
+    /// running statistics.
+    pub fn training(mut self) -> Self {
+        self.training = true;
+        self
+    }
+
+    /// Whether batch norm with trainable γ uses batch statistics here (see [`Tape::training`]).
+    pub fn is_training(&self) -> bool {
+        self.training
     }
 
     /// Forgets every node, keeping the frozen/trainable choice and the nodes' buffers for reuse.

@@ -1,7 +1,7 @@
 //! The ops a residual network adds to the tape: batch norm (batch or running statistics), the
 //! residual add, and global average pooling, each forward beside its backward. The math is in
 //! `regimebench_kernels` (`norm.rs`, `pool/average.rs`); running statistics are not the tape's:
-//! a training-mode node keeps its batch's statistics ([`Tape::batch_stats`]) for the network to
+//! a training-mode node keeps its batch's statistics ([`Tape::batch_statistics`]) for the network to
 //! update its own.
 
 use super::ops::Op;
@@ -90,13 +90,14 @@ impl Tape {
         self.push(vec![n, c, h, w], y, Op::BatchNorm(Box::new(node)), needs)
     }
 
-    /// The batch statistics `(μ, biased σ², M = N·H·W)` a training-mode batch norm node normalised
-    /// with; `None` for any other node.
-    pub fn batch_stats(&self, id: NodeId) -> Option<(&[f32], &[f32], usize)> {
-        match &self.nodes[id.0].op {
-            Op::BatchNorm(bn) if bn.batch => Some((&bn.mean, &bn.var, bn.shape.per_channel())),
+    /// Every batch norm node that normalised with its batch's statistics, in tape order: its γ
+    /// (which names the layer), its input's shape, μ and the biased σ²: what the running
+    /// statistics are updated from.
+    pub fn batch_statistics(&self) -> impl Iterator<Item = (ParamId, &k::BnShape, &[f32], &[f32])> {
+        self.nodes.iter().filter_map(|node| match &node.op {
+            Op::BatchNorm(bn) if bn.batch => Some((bn.gamma, &bn.shape, &bn.mean[..], &bn.var[..])),
             _ => None,
-        }
+        })
     }
 
     /// `y = a + b`, same shapes (a residual connection).

@@ -65,7 +65,7 @@ impl TestFeatures {
         head: TaskHead,
     ) -> f64 {
         let n = src.len(task, Part::Test);
-        let floats = n.saturating_mul(net.preset.group_input_len(self.from));
+        let floats = n.saturating_mul(net.group_input_len(self.from));
         if self.from == Group::G1 || floats > MAX_FEATURES_PER_TASK {
             return accuracy(net, p, src, task, head);
         }

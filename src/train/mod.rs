@@ -30,6 +30,10 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
     pub preset: Preset,
+    /// resnet18's base width nf (required there; absent for the other presets, so their results
+    /// and sweep keys are as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<usize>,
     pub head: HeadLayout,
     pub regime: Regime,
     /// Apply the regime from the first task too (by default task 1 trains the whole network).
@@ -51,6 +55,17 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             return bad("epochs must be at least 1".into());
+        }
+        match (self.preset.has_width(), self.width) {
+            (true, None) => return bad(format!("the {} preset needs a width (nf)", self.preset)),
+            (true, Some(0)) => return bad("width must be at least 1".into()),
+            (false, Some(_)) => {
+                return bad(format!(
+                    "width applies to resnet18 only, not to the {} preset",
+                    self.preset
+                ))
+            }
+            _ => {}
         }
         self.regime.check().map_err(Error::Config)?;
         self.sgd.validate().map_err(Error::Config)
@@ -173,7 +188,7 @@ pub fn train_traced(
             .zip(&flags)
             .map(|(later, now)| *later && *now)
             .collect();
-        let mut tape = Tape::with_trainable(flags.clone());
+        let mut tape = Tape::with_trainable(flags.clone()).training();
         let mut positions: Vec<usize> = (0..n).collect();
         let mut before = Vec::new();
         let mut step = 0;
@@ -210,6 +225,9 @@ pub fn train_traced(
                 let features = net.features(&mut tape, p, inputs.from(), input);
                 let logits = net.group_forward(&mut tape, p, Group::G5, features, head.layer);
                 let loss_node = tape.softmax_xent(logits, &targets);
+                // Batch norm in the trainable groups normalised with this batch's statistics;
+                // its running statistics move now, as PyTorch's do in the forward pass.
+                net.update_running_statistics(&tape, p);
                 let mut one = tape.take_buffer(1);
                 one[0] = 1.0;
                 let mut seeds = vec![(loss_node, one)];
@@ -304,11 +322,20 @@ fn heads_for(cfg: &TrainConfig, net: &Cnn, p: &ParamStore, src: &dyn TaskSource)
             net.param_len()
         )));
     }
-    if net.preset != cfg.preset || net.preset.input_chw() != src.image_chw() {
+    if (net.preset, net.nf()) != (cfg.preset, cfg.width) {
         return Err(Error::Config(format!(
-            "the {} preset takes {:?} (channels, height, width) images; the tasks have {:?}",
+            "the network is {} of width {:?}, the config asks for {} of width {:?}",
             net.preset,
-            net.preset.input_chw(),
+            net.nf(),
+            cfg.preset,
+            cfg.width
+        )));
+    }
+    if net.input_chw() != src.image_chw() {
+        return Err(Error::Config(format!(
+            "the {} network takes {:?} (channels, height, width) images; the tasks have {:?}",
+            net.preset,
+            net.input_chw(),
             src.image_chw()
         )));
     }

@@ -82,15 +82,29 @@ pub fn network(
     seed: u64,
 ) -> (Cnn, ParamStore) {
     let mut p = ParamStore::new();
-    let net = Cnn::for_heads(preset, &heads(layout, src), &mut p);
+    let width = preset.has_width().then_some(RESNET_WIDTH);
+    let net = Cnn::for_input(preset, width, src.image_chw(), &heads(layout, src), &mut p);
     net.init(&mut p, seed);
     (net, p)
+}
+
+/// The base width of the resnet18 networks of the loop tests.
+pub const RESNET_WIDTH: usize = 4;
+
+/// [`config`] for resnet18 of [`RESNET_WIDTH`].
+pub fn config_resnet(regime: &str, head: HeadLayout, cache: bool) -> TrainConfig {
+    TrainConfig {
+        preset: Preset::Resnet18,
+        width: Some(RESNET_WIDTH),
+        ..config(regime, head, cache)
+    }
 }
 
 /// The loop's config for the stripe tests: `small`, batch 16, one epoch, plain SGD (η 0.05).
 pub fn config(regime: &str, head: HeadLayout, cache: bool) -> TrainConfig {
     TrainConfig {
         preset: Preset::Small,
+        width: None,
         head,
         regime: regime.parse().unwrap(),
         regime_from_first_task: false,
