@@ -1,6 +1,8 @@
 //! Per-sample squared gradients (what the diagonal Fisher sums): the batched backward gives
 //! `Σ_n g_n²` equal to explicit per-sample gradients from one-image tapes, for both presets and
-//! every regime (which decides whether the lowest trainable conv runs fused with its pool).
+//! every regime (which decides whether the lowest trainable conv runs fused with its pool); and
+//! for resnet18 in evaluation mode (batch norm with running statistics), the mode the Fisher runs
+//! in: in training mode batch statistics couple the samples, and the tape refuses.
 
 mod support;
 
@@ -19,6 +21,11 @@ fn check(preset: Preset, width: usize, batch: usize) {
     let mut p = ParamStore::new();
     let net = Cnn::new(preset, width, 1, &mut p);
     net.init(&mut p, 5);
+    check_net(&net, &p, batch);
+}
+
+fn check_net(net: &Cnn, p: &ParamStore, batch: usize) {
+    let (preset, width) = (net.preset, net.width);
     let mut rng = regimebench::rng::stream("per-sample-test", &[width as u64]);
     let (c, h, w) = net.input_chw();
     let d = c * h * w;
@@ -30,19 +37,19 @@ fn check(preset: Preset, width: usize, batch: usize) {
         let regime = Regime::depth(depth);
         let forward = |tape: &mut Tape, x: &[f32], n: usize| {
             let xi = tape.input(Tensor::new(&[n, c, h, w], x.to_vec()));
-            net.forward(tape, &p, xi, 0)
+            net.forward(tape, p, xi, 0)
         };
         let mut batched = vec![0.0; p.len()];
-        let mut tape = Tape::new(&p, &regime.trainable);
+        let mut tape = Tape::new(p, &regime.trainable);
         let z = forward(&mut tape, &x, batch);
-        tape.backward_per_sample_squares(vec![(z, dz.clone())], &p, &mut batched);
+        tape.backward_per_sample_squares(vec![(z, dz.clone())], p, &mut batched);
         let mut explicit = vec![0.0f64; p.len()];
         for n in 0..batch {
             let mut g = vec![0.0; p.len()];
-            let mut tape = Tape::new(&p, &regime.trainable);
+            let mut tape = Tape::new(p, &regime.trainable);
             let z = forward(&mut tape, &x[n * d..(n + 1) * d], 1);
             let seed = dz[n * width..(n + 1) * width].to_vec();
-            tape.backward_with(vec![(z, seed)], &p, &mut g);
+            tape.backward_with(vec![(z, seed)], p, &mut g);
             explicit
                 .iter_mut()
                 .zip(&g)
@@ -73,4 +80,31 @@ fn small_per_sample_squares_equal_explicit_per_sample_gradients() {
 #[test]
 fn cifar_per_sample_squares_equal_explicit_per_sample_gradients() {
     check(Preset::Cifar, 10, 2);
+}
+
+#[test]
+fn resnet18_per_sample_squares_in_evaluation_mode_equal_explicit_per_sample_gradients() {
+    let mut p = ParamStore::new();
+    let net = Cnn::resnet18(2, (3, 9, 9), 4, 1, &mut p);
+    net.init(&mut p, 5);
+    // Batch norm as after training: γ, β and the running statistics away from their init.
+    let mut rng = regimebench::rng::stream("per-sample-resnet", &[]);
+    for id in p.ids() {
+        if p.info(id).name.contains(".bn") || p.info(id).name.starts_with("bn") {
+            p.get_mut(id)
+                .iter_mut()
+                .for_each(|v| *v += rng.gen::<f32>() * 0.4 - 0.2);
+        }
+    }
+    for b in p.buffer_ids().collect::<Vec<_>>() {
+        let var = p.buffer_info(b).name.ends_with("var");
+        p.buffer_mut(b).iter_mut().for_each(|v| {
+            *v = if var {
+                0.5 + rng.gen::<f32>()
+            } else {
+                rng.gen::<f32>() * 0.4 - 0.2
+            }
+        });
+    }
+    check_net(&net, &p, 3);
 }

@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// Network preset (default: small for the MNIST family, cifar for CIFAR-100).
     #[arg(long, value_enum)]
     preset: Option<Preset>,
+    /// resnet18's base width nf (default 64, the study's ResNet-18; 20 is the "reduced" ResNet-18
+    /// of the GEM paper). Only with `--preset resnet18`.
+    #[arg(long)]
+    width: Option<usize>,
     /// Apply the regime from task 1 too (by default task 1 trains the whole network).
     #[arg(long)]
     regime_from_first_task: bool,
@@ -106,9 +110,8 @@ impl RunArgs {
         cfg.order = self.order;
         cfg.train.seed = self.seed;
         cfg.train.head = self.head;
-        if let Some(p) = self.preset {
-            cfg.train.preset = p;
-        }
+        let preset = self.preset.unwrap_or(cfg.train.preset);
+        cfg.train.set_network(preset, self.width);
         cfg.train.regime_from_first_task = self.regime_from_first_task;
         cfg.train.sgd.lr = self.lr;
         cfg.train.sgd.momentum = self.momentum;

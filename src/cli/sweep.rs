@@ -142,6 +142,9 @@ pub struct GridArgs {
     #[arg(long = "network", value_enum, help_heading = "Every run")]
     #[serde(rename = "network")]
     preset: Option<Preset>,
+    /// resnet18's base width nf (default 64; 20 = the reduced ResNet-18), `run --width`.
+    #[arg(long, help_heading = "Every run")]
+    width: Option<usize>,
     /// Apply the regime from task 1 too (by default task 1 trains the whole network).
     #[arg(long, help_heading = "Every run")]
     regime_from_first_task: bool,

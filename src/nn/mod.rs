@@ -26,7 +26,7 @@ pub struct Layer {
 #[derive(Clone, Debug)]
 enum Body {
     Plain(Plain),
-    Residual(ResNet),
+    Residual(Box<ResNet>),
 }
 
 /// The five-group network. With several head layers (the `multi` layout) each task has its own
@@ -65,7 +65,7 @@ impl Cnn {
         heads: usize,
         params: &mut ParamStore,
     ) -> Self {
-        let body = Body::Residual(ResNet::new(nf, input, params));
+        let body = Body::Residual(Box::new(ResNet::new(nf, input, params)));
         Cnn::with_body(Preset::Resnet18, body, width, heads, params)
     }
 

@@ -25,6 +25,8 @@ pub mod defaults {
 pub struct Common {
     pub head: HeadLayout,
     pub preset: Option<Preset>,
+    /// resnet18's base width (`None`: 64).
+    pub width: Option<usize>,
     pub regime_from_first_task: bool,
     pub lr: Option<f32>,
     pub momentum: Option<f32>,
@@ -159,9 +161,8 @@ impl Grid {
         cfg.order = order;
         cfg.train.seed = seed;
         cfg.train.head = c.head;
-        if let Some(p) = c.preset {
-            cfg.train.preset = p;
-        }
+        let preset = c.preset.unwrap_or(cfg.train.preset);
+        cfg.train.set_network(preset, c.width);
         cfg.train.regime_from_first_task = c.regime_from_first_task;
         let sgd = &mut cfg.train.sgd;
         sgd.lr = c.lr.unwrap_or(sgd.lr);

@@ -47,6 +47,16 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// Sets the network: `preset` and, for resnet18, its width (`None`: [`Preset::DEFAULT_WIDTH`]).
+    /// A width given for another preset is kept, so that [`TrainConfig::validate`] names it.
+    pub fn set_network(&mut self, preset: Preset, width: Option<usize>) {
+        self.preset = preset;
+        self.width = match preset.has_width() {
+            true => Some(width.unwrap_or(Preset::DEFAULT_WIDTH)),
+            false => width,
+        };
+    }
+
     /// Every field within its range; [`train`] calls it before anything runs.
     pub fn validate(&self) -> Result<()> {
         let bad = |msg: String| Err(Error::Config(msg));

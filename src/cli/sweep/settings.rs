@@ -129,6 +129,7 @@ impl GridArgs {
             common: Common {
                 head: self.head.unwrap_or_default(),
                 preset: self.preset,
+                width: self.width,
                 regime_from_first_task: self.regime_from_first_task,
                 lr: self.lr,
                 momentum: self.momentum,
