@@ -8,18 +8,12 @@ use regimebench::params::{Group, ParamStore};
 use regimebench::tape::Tape;
 use regimebench::tensor::Tensor;
 use serde::Deserialize;
-use std::io::Read;
+mod golden_support;
+use golden_support::{assert_close, read_golden, Named};
 
 /// Largest accepted |ours − torch| relative to the largest |torch| of the same tensor: both are
 /// f32 with different summation orders.
 const REL_TOL: f64 = 1e-5;
-
-#[derive(Deserialize)]
-struct Named {
-    name: String,
-    shape: Vec<usize>,
-    values: Vec<f32>,
-}
 
 #[derive(Deserialize)]
 struct Sgd1 {
@@ -41,39 +35,7 @@ struct Golden {
 }
 
 fn load(file: &str) -> Golden {
-    let path = format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let text = if file.ends_with(".gz") {
-        let mut s = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut s)
-            .expect("gzip");
-        s
-    } else {
-        String::from_utf8(bytes).expect("utf-8")
-    };
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn assert_close(what: &str, ours: &[f32], torch: &[f32]) {
-    assert_eq!(ours.len(), torch.len(), "{what}: length");
-    let scale = torch
-        .iter()
-        .fold(0f64, |m, v| m.max(v.abs() as f64))
-        .max(1e-30);
-    let worst = ours
-        .iter()
-        .zip(torch)
-        .map(|(a, b)| (*a as f64 - *b as f64).abs())
-        .fold(0.0, f64::max);
-    eprintln!(
-        "{what}: max |ours - torch| / max |torch| = {:.2e}",
-        worst / scale
-    );
-    assert!(
-        worst / scale <= REL_TOL,
-        "{what}: off by {worst:e} at scale {scale:e}"
-    );
+    read_golden(file)
 }
 
 fn forward_loss(
@@ -106,8 +68,18 @@ fn check(preset: Preset, file: &str) {
         p.get_mut(id).copy_from_slice(&t.values);
     }
     let (tape, z, l) = forward_loss(&net, &p, &g);
-    assert_close(&format!("{preset:?} logits"), tape.value(z), &g.logits);
-    assert_close(&format!("{preset:?} loss"), tape.value(l), &[g.loss]);
+    assert_close(
+        &format!("{preset:?} logits"),
+        tape.value(z),
+        &g.logits,
+        REL_TOL,
+    );
+    assert_close(
+        &format!("{preset:?} loss"),
+        tape.value(l),
+        &[g.loss],
+        REL_TOL,
+    );
     let mut grads = vec![0.0; p.len()];
     tape.backward(l, &p, &mut grads);
     for t in &g.grads {
@@ -116,6 +88,7 @@ fn check(preset: Preset, file: &str) {
             &format!("{preset:?} d/d{}", t.name),
             &grads[p.info(id).range.clone()],
             &t.values,
+            REL_TOL,
         );
     }
     let mut sgd = Sgd::new(
@@ -133,6 +106,7 @@ fn check(preset: Preset, file: &str) {
         &format!("{preset:?} loss after one SGD step"),
         tape.value(l),
         &[g.sgd.loss_after],
+        REL_TOL,
     );
 }
 

@@ -17,7 +17,9 @@ use regimebench::tensor::Tensor;
 use regimebench::trace::Trace;
 use regimebench::train::{Inputs, Part, TaskSource};
 use serde::Deserialize;
-use std::io::Read;
+
+mod golden_support;
+use golden_support::{assert_close, assert_close64, read_golden, Named};
 use std::sync::OnceLock;
 
 /// Logits, losses, gradients, LwF's value and d/dz, GEM's G G^T and G g: f32 values with
@@ -32,13 +34,6 @@ const FISHER_TOL: f64 = 1e-4;
 const SI_TOL: f64 = 3e-5;
 /// GEM's v*: the QP's solution from G G^T and G g.
 const V_TOL: f64 = 1e-4;
-
-#[derive(Deserialize)]
-struct Named {
-    name: String,
-    shape: Vec<usize>,
-    values: Vec<f32>,
-}
 
 #[derive(Deserialize)]
 struct FisherGolden {
@@ -107,40 +102,7 @@ struct Golden {
 
 fn golden() -> &'static Golden {
     static G: OnceLock<Golden> = OnceLock::new();
-    G.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/methods.json.gz");
-        let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .expect("gzip");
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-    })
-}
-
-/// max |ours − want| / max |want|, printed, and asserted to be at most `tol`.
-fn assert_close(what: &str, ours: &[f32], want: &[f32], tol: f64) -> f64 {
-    let ours: Vec<f64> = ours.iter().map(|&v| f64::from(v)).collect();
-    let want: Vec<f64> = want.iter().map(|&v| f64::from(v)).collect();
-    assert_close64(what, &ours, &want, tol)
-}
-
-fn assert_close64(what: &str, ours: &[f64], want: &[f64], tol: f64) -> f64 {
-    assert_eq!(ours.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs()));
-    assert!(scale > 0.0, "{what}: all zero");
-    let worst = ours
-        .iter()
-        .zip(want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    let rel = worst / scale;
-    eprintln!("{what}: max |ours - torch| / max |torch| = {rel:.2e}");
-    assert!(
-        rel <= tol,
-        "{what}: off by {worst:e} at scale {scale:e} ({rel:.2e} > {tol:e})"
-    );
-    rel
+    G.get_or_init(|| read_golden("methods.json.gz"))
 }
 
 /// Each golden tensor against its slice of the flat buffer `ours`; the worst relative error.
