@@ -9,7 +9,7 @@ use regimebench::tape::Tape;
 use regimebench::tensor::Tensor;
 use serde::Deserialize;
 mod golden_support;
-use golden_support::{assert_close, read_golden, Named};
+use golden_support::{assert_close, load_params, read_golden, Named};
 
 /// Largest accepted |ours − torch| relative to the largest |torch| of the same tensor: both are
 /// f32 with different summation orders.
@@ -55,18 +55,7 @@ fn check(preset: Preset, file: &str) {
     let g = load(file);
     let mut p = ParamStore::new();
     let net = Cnn::new(preset, g.k, 1, &mut p);
-    assert_eq!(
-        g.params.len(),
-        p.ids().count(),
-        "one golden tensor per parameter"
-    );
-    for t in &g.params {
-        let id = p
-            .by_name(&t.name)
-            .unwrap_or_else(|| panic!("no parameter {}", t.name));
-        assert_eq!(p.info(id).shape, t.shape, "{}: layout", t.name);
-        p.get_mut(id).copy_from_slice(&t.values);
-    }
+    load_params(&mut p, &g.params);
     let (tape, z, l) = forward_loss(&net, &p, &g);
     assert_close(
         &format!("{preset:?} logits"),

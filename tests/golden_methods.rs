@@ -19,7 +19,7 @@ use regimebench::train::{Inputs, Part, TaskSource};
 use serde::Deserialize;
 
 mod golden_support;
-use golden_support::{assert_close, assert_close64, read_golden, Named};
+use golden_support::{assert_close, assert_close64, load_params, read_golden, Named};
 use std::sync::OnceLock;
 
 /// Logits, losses, gradients, LwF's value and d/dz, GEM's G G^T and G g: f32 values with
@@ -123,23 +123,8 @@ fn assert_named(what: &str, p: &ParamStore, ours: &[f32], want: &[Named], tol: f
 fn network(values: &[Named]) -> (Cnn, ParamStore) {
     let mut p = ParamStore::new();
     let net = Cnn::new(Preset::Small, 10, 1, &mut p);
-    load(&mut p, values);
+    load_params(&mut p, values);
     (net, p)
-}
-
-fn load(p: &mut ParamStore, values: &[Named]) {
-    assert_eq!(
-        values.len(),
-        p.ids().count(),
-        "one golden tensor per parameter"
-    );
-    for t in values {
-        let id = p
-            .by_name(&t.name)
-            .unwrap_or_else(|| panic!("no parameter {}", t.name));
-        assert_eq!(p.info(id).shape, t.shape, "{}: layout", t.name);
-        p.get_mut(id).copy_from_slice(&t.values);
-    }
 }
 
 fn heads(g: &Golden) -> Heads {

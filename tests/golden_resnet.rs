@@ -7,10 +7,10 @@
 
 mod golden_support;
 
-use golden_support::{assert_close, read_golden, Named};
+use golden_support::{assert_close, load_params, read_golden, Named};
 use regimebench::nn::Cnn;
 use regimebench::optim::{Sgd, SgdConfig};
-use regimebench::params::{Group, ParamStore};
+use regimebench::params::{BufferId, Group, ParamStore};
 use regimebench::tape::{NodeId, Tape};
 use regimebench::tensor::Tensor;
 use serde::Deserialize;
@@ -53,14 +53,14 @@ struct Golden {
     sgd: Sgd1,
 }
 
-/// The buffer of `p` named `name`, with its shape checked.
-fn buffer<'a>(p: &'a ParamStore, t: &Named) -> &'a [f32] {
+/// The buffer of `p` named as `t`, with its shape checked.
+fn buffer_id(p: &ParamStore, t: &Named) -> BufferId {
     let id = p
         .buffer_ids()
         .find(|&b| p.buffer_info(b).name == t.name)
         .unwrap_or_else(|| panic!("no buffer {}", t.name));
     assert_eq!(p.buffer_info(id).shape, t.shape, "{}: layout", t.name);
-    p.buffer(id)
+    id
 }
 
 /// The network with the golden parameters and running statistics.
@@ -68,28 +68,14 @@ fn network(g: &Golden) -> (Cnn, ParamStore) {
     let mut p = ParamStore::new();
     let chw = (g.input_shape[1], g.input_shape[2], g.input_shape[3]);
     let net = Cnn::resnet18(g.width, chw, g.k, 1, &mut p);
-    assert_eq!(
-        g.params.len(),
-        p.ids().count(),
-        "one golden tensor per parameter"
-    );
+    load_params(&mut p, &g.params);
     assert_eq!(
         g.buffers.len(),
         p.buffer_ids().count(),
         "one golden tensor per buffer"
     );
-    for t in &g.params {
-        let id = p
-            .by_name(&t.name)
-            .unwrap_or_else(|| panic!("no parameter {}", t.name));
-        assert_eq!(p.info(id).shape, t.shape, "{}: layout", t.name);
-        p.get_mut(id).copy_from_slice(&t.values);
-    }
     for t in &g.buffers {
-        let id = p
-            .buffer_ids()
-            .find(|&b| p.buffer_info(b).name == t.name)
-            .unwrap_or_else(|| panic!("no buffer {}", t.name));
+        let id = buffer_id(&p, t);
         p.buffer_mut(id).copy_from_slice(&t.values);
     }
     (net, p)
@@ -148,7 +134,7 @@ fn training_step_matches_pytorch() {
 
     net.update_running_statistics(&tape, &mut p);
     for t in &g.train.buffers_after {
-        assert_close(&t.name, buffer(&p, t), &t.values, REL_TOL);
+        assert_close(&t.name, p.buffer(buffer_id(&p, t)), &t.values, REL_TOL);
     }
     // every buffer moved: a layer left out of the update cannot pass by accident
     for (t, before) in g.train.buffers_after.iter().zip(&g.buffers) {

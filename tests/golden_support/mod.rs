@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part
 
+use regimebench::params::ParamStore;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::io::Read;
@@ -55,4 +56,21 @@ pub fn assert_close64(what: &str, ours: &[f64], want: &[f64], tol: f64) -> f64 {
         "{what}: off by {worst:e} at scale {scale:e} ({rel:.2e} > {tol:e})"
     );
     rel
+}
+
+/// Copies every golden parameter into `p` by name, checking that there is one per parameter and
+/// that its layout is the store's.
+pub fn load_params(p: &mut ParamStore, values: &[Named]) {
+    assert_eq!(
+        values.len(),
+        p.ids().count(),
+        "one golden tensor per parameter"
+    );
+    for t in values {
+        let id = p
+            .by_name(&t.name)
+            .unwrap_or_else(|| panic!("no parameter {}", t.name));
+        assert_eq!(p.info(id).shape, t.shape, "{}: layout", t.name);
+        p.get_mut(id).copy_from_slice(&t.values);
+    }
 }
