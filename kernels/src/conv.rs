@@ -55,7 +55,7 @@ mod scratch;
 mod tests;
 mod winograd;
 
-use crate::{active_isa, sgemm_with, ConvGeom, Isa, Trans};
+use crate::{active_isa, sgemm_with, sum, ConvGeom, Isa, Trans};
 use im2col::{col2im_add, im2col};
 pub use pooled::{conv2d_maxpool2_bwd_weight, conv2d_maxpool2_fwd};
 use rayon::prelude::*;
@@ -447,48 +447,12 @@ fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db
 }
 
 /// The bias gradient of the images of `dy` (each `c_out` planes) into `db` (overwritten): per
-/// channel, each image's plane summed by [`sum_f64`], the images added in order.
+/// channel, each image's plane summed by [`sum::sum`], the images added in order.
 fn bias_grads(g: &ConvGeom, dy: &[f32], db: &mut [f64]) {
     db.fill(0.0);
     for dy in dy.chunks_exact(g.c_out * g.out_plane()) {
         for (d, row) in db.iter_mut().zip(dy.chunks_exact(g.out_plane())) {
-            *d += sum_f64(row);
+            *d += sum::sum(row);
         }
     }
-}
-
-/// `Σ row` in f64, in eight interleaved lanes (so it vectorises) combined in a fixed order; on a
-/// CPU with AVX the lanes run in its 4-wide f64 vectors (the same adds in the same order, so the
-/// same bits).
-fn sum_f64(row: &[f32]) -> f64 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX.
-        return unsafe { sum_f64_avx(row) };
-    }
-    sum_f64_lanes(row)
-}
-
-/// [`sum_f64_lanes`] compiled with AVX.
-///
-/// # Safety
-/// The CPU supports AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn sum_f64_avx(row: &[f32]) -> f64 {
-    sum_f64_lanes(row)
-}
-
-/// See [`sum_f64`].
-#[inline(always)]
-fn sum_f64_lanes(row: &[f32]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = row.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().map(|&v| f64::from(v)).sum();
-    for c in chunks {
-        for (l, &v) in lanes.iter_mut().zip(c) {
-            *l += f64::from(v);
-        }
-    }
-    lanes.iter().sum::<f64>() + tail
 }

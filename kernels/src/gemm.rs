@@ -17,6 +17,7 @@ mod params;
 mod portable;
 mod tile;
 
+use crate::fma_width::zmm_full_width;
 use crate::{active_isa, Isa};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use avx2::Ymm;
@@ -170,13 +171,18 @@ pub fn sgemm_with(
 }
 
 /// Whether the AVX-512 path runs `p` on the AVX2 micro-kernel (6×16 ymm) rather than its own
-/// (8×32 zmm): where that measured faster on Zen 4, whose 512-bit FMAs issue as two 256-bit
-/// halves, so that the wider tile gains only fewer instructions. That is when op(B) is B
-/// transposed (packing 32-wide panels across B's rows: `fc576x128_fwd` 99 against 79 GFLOP/s),
-/// and when B is read unpacked ([`blocked::direct_b`]: Winograd's 16- and 32-row GEMMs, 81-91
-/// against 66-77). Both kernels give the same bits (same per-element operations, same depth
-/// blocking), so this choice changes no result.
+/// (8×32 zmm). Never on a core that runs zmm FMAs at full width ([`zmm_full_width`], measured at
+/// run time): there the zmm tile won everywhere (Zen 5, 2026-12-04: the `small` step +19%, the
+/// `resnet18` step +10% at width 20 and +12% at width 64). On a core that splits them into two
+/// 256-bit halves (Zen 4) the wider tile gains only fewer instructions, and the ymm one measured
+/// faster when op(B) is B transposed (packing 32-wide panels across B's rows: `fc576x128_fwd`
+/// 99 against 79 GFLOP/s) and when B is read unpacked ([`blocked::direct_b`]: Winograd's 16-
+/// and 32-row GEMMs, 81-91 against 66-77). Both kernels give the same bits (same per-element
+/// operations, same depth blocking), so this choice changes no result.
 fn ymm_tile_faster(p: &Problem) -> bool {
+    if zmm_full_width() {
+        return false;
+    }
     let kc = blocked::depth_block(p.k, params::AVX2_BLOCKING.kc);
     p.b.cs != 1 || blocked::direct_b(p, kc)
 }

@@ -17,6 +17,7 @@
 
 mod conv;
 mod elementwise;
+mod fma_width;
 mod gemm;
 mod geom;
 mod isa;
@@ -24,6 +25,7 @@ mod norm;
 mod pool;
 pub mod reference;
 mod steps;
+mod sum;
 /// The integration tests' value generators, for the unit tests too.
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
@@ -34,6 +36,7 @@ pub use conv::{
     conv2d_maxpool2_fwd,
 };
 pub use elementwise::{add_assign, add_bias_rows, relu_bwd, relu_fwd, softmax_xent, sum_rows};
+pub use fma_width::{fma_rates, kernel_path_description, FmaRates};
 pub use gemm::{sgemm, sgemm_with, Trans};
 pub use geom::ConvGeom;
 pub use isa::{active_isa, available_isas, Isa};

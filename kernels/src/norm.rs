@@ -16,9 +16,11 @@
 //!     evaluation:  dx = γ_c s_c dy
 //! ```
 //!
-//! Every channel's sums run in f64 in one fixed order (image by image, pixel by pixel) inside one
-//! rayon task, and every output element is computed alone: the same bits for any thread count.
+//! Every channel's sums run in f64 inside one rayon task, in one fixed order: each image's plane
+//! reduced by `sum.rs` (sixteen lanes, the same bits on every path), the images added in order.
+//! Every output element is computed alone: the same bits for any thread count.
 
+use crate::sum;
 use rayon::prelude::*;
 
 /// PyTorch's default ε.
@@ -59,9 +61,14 @@ fn plane(s: &BnShape, n: usize, c: usize) -> std::ops::Range<usize> {
     at..at + s.hw
 }
 
-/// `Σ f(i)` over channel `c` in f64, image by image, pixel by pixel.
-fn channel_sum(s: &BnShape, c: usize, f: impl Fn(usize) -> f64) -> f64 {
-    (0..s.n).flat_map(|n| plane(s, n, c)).map(f).sum()
+/// `Σ_n f(plane n of channel c)` in f64, the images in order.
+fn channel_sum<T: std::ops::Add<Output = T>>(
+    s: &BnShape,
+    c: usize,
+    zero: T,
+    f: impl Fn(std::ops::Range<usize>) -> T,
+) -> T {
+    (0..s.n).fold(zero, |acc, n| acc + f(plane(s, n, c)))
 }
 
 /// The batch statistics of `x`: per channel the mean and the biased variance (two passes, in f64),
@@ -81,8 +88,8 @@ pub fn batch_norm_stats(s: &BnShape, x: &[f32], mean: &mut [f32], var: &mut [f32
     let stats: Vec<(f32, f32)> = (0..s.c)
         .into_par_iter()
         .map(|c| {
-            let mu = channel_sum(s, c, |i| f64::from(x[i])) / m;
-            let var = channel_sum(s, c, |i| (f64::from(x[i]) - mu).powi(2)) / m;
+            let mu = channel_sum(s, c, 0.0, |r| sum::sum(&x[r])) / m;
+            let var = channel_sum(s, c, 0.0, |r| sum::sum_sq_dev(&x[r], mu)) / m;
             (mu as f32, var as f32)
         })
         .collect();
@@ -157,10 +164,12 @@ fn sums(s: &BnShape, x: &[f32], dy: &[f32], mean: &[f32], inv_std: &[f32]) -> Ve
     (0..s.c)
         .into_par_iter()
         .map(|c| {
-            let xhat = |i: usize| f64::from((x[i] - mean[c]) * inv_std[c]);
-            let sd = channel_sum(s, c, |i| f64::from(dy[i]));
-            let sdx = channel_sum(s, c, |i| f64::from(dy[i]) * xhat(i));
-            (sd, sdx)
+            let (mu, sc) = (mean[c], inv_std[c]);
+            channel_sum(s, c, Pair(0.0, 0.0), |r| {
+                let (sd, sdx) = sum::sum_dy_dy_xhat(&dy[r.clone()], &x[r], mu, sc);
+                Pair(sd, sdx)
+            })
+            .into()
         })
         .collect()
 }
@@ -229,17 +238,32 @@ pub fn batch_norm_bwd_param_squares(
     let per: Vec<(f64, f64)> = (0..s.c)
         .into_par_iter()
         .map(|c| {
-            (0..s.n).fold((0.0, 0.0), |(qd, qdx), n| {
-                let r = plane(s, n, c);
-                let sd: f64 = r.clone().map(|i| f64::from(dy[i])).sum();
-                let sdx: f64 = r
-                    .map(|i| f64::from(dy[i]) * f64::from((x[i] - mean[c]) * inv_std[c]))
-                    .sum();
-                (qd + sd * sd, qdx + sdx * sdx)
+            let (mu, sc) = (mean[c], inv_std[c]);
+            channel_sum(s, c, Pair(0.0, 0.0), |r| {
+                let (sd, sdx) = sum::sum_dy_dy_xhat(&dy[r.clone()], &x[r], mu, sc);
+                Pair(sd * sd, sdx * sdx)
             })
+            .into()
         })
         .collect();
     for (c, (qd, qdx)) in per.into_iter().enumerate() {
         (dgamma[c], dbeta[c]) = (qdx as f32, qd as f32);
+    }
+}
+
+/// Two sums carried together through [`channel_sum`].
+#[derive(Clone, Copy)]
+struct Pair(f64, f64);
+
+impl std::ops::Add for Pair {
+    type Output = Pair;
+    fn add(self, o: Pair) -> Pair {
+        Pair(self.0 + o.0, self.1 + o.1)
+    }
+}
+
+impl From<Pair> for (f64, f64) {
+    fn from(p: Pair) -> (f64, f64) {
+        (p.0, p.1)
     }
 }

@@ -169,7 +169,7 @@ pub fn measure(opts: &CostOptions, done: &mut dyn FnMut(&CostRun)) -> Result<Cos
         train_images: (0..src.n_tasks())
             .map(|t| src.len(t, Part::Train))
             .collect(),
-        kernel_path: regimebench_kernels::active_isa().to_string(),
+        kernel_path: regimebench_kernels::kernel_path_description(),
         runs,
     })
 }

@@ -80,7 +80,7 @@ fn run_steps(a: StepArgs) -> anyhow::Result<()> {
     println!(
         "training step (forward + backward + SGD), batch {}, all groups trainable; kernel path {}",
         a.batch,
-        regimebench_kernels::active_isa()
+        regimebench_kernels::kernel_path_description()
     );
     println!(
         "{:<8} {:>7} {:>12} {:>12} {:>14}",
