@@ -61,6 +61,8 @@ const LANES: usize = 8;
 /// Tiles per GEMM column block in the forward and backward-data passes: images are grouped until
 /// their tiles reach this (see [`images_per_group`]).
 const MIN_TILES: usize = 256;
+/// Bytes of transformed inputs and output gradients per pass of the weight gradient.
+const PASS_BYTES: usize = 2 << 20;
 
 /// The tile grid of an `h × w` plane: `th × tw` tiles of 2×2 outputs, and the four parity planes
 /// of a (padded) plane that the transforms read, `(th + 1) × (tw + 1)` each (see
@@ -188,7 +190,9 @@ fn convolve(
 
 /// The weight gradient of the images in `x`/`dy` (a whole number of images, at least one) into
 /// `dw` (overwritten), and their bias gradient into `db` (overwritten, f64, image by image as
-/// the im2col path): `S_ξ = E_ξ · V_ξᵀ` per ξ over all the images' tiles, then `dw = Gᵀ S G`.
+/// the im2col path): `S_ξ = Σ E_ξ · V_ξᵀ` per ξ over all the images' tiles, then `dw = Gᵀ S G`.
+/// The images go [`images_per_pass`] at a time (transforms, then one GEMM per ξ adding to `S`),
+/// so that a pass's `V` and `E` stay in cache.
 pub(super) fn chunk_grads(
     isa: Isa,
     g: &ConvGeom,
@@ -198,9 +202,9 @@ pub(super) fn chunk_grads(
     db: &mut [f64],
 ) {
     let grid = Grid::new(g.h, g.w);
-    let plane = g.in_plane();
-    let cols = x.len() / (g.c_in * plane) * grid.tiles();
-    let ld = cols + LANES;
+    let (x_img, dy_img) = (g.c_in * g.in_plane(), g.c_out * g.in_plane());
+    let pass = images_per_pass(g).min(x.len() / x_img);
+    let ld = pass * grid.tiles() + LANES;
     bias_grads(g, dy, db);
     // Floats per ξ of `S`: whole vectors, see `kernel_grads`.
     let per_point = per_point(g);
@@ -209,26 +213,38 @@ pub(super) fn chunk_grads(
         let (q, buf) = buf.split_at_mut(4 * grid.quarter());
         let (v, buf) = buf.split_at_mut(POINTS * g.c_in * ld);
         let (e, s) = buf.split_at_mut(POINTS * g.c_out * ld);
-        transform_planes(isa, &grid, Kind::Input, x, g.c_in, q, (v, ld));
-        transform_planes(isa, &grid, Kind::OutputGrad, dy, g.c_out, q, (e, ld));
-        for xi in 0..POINTS {
-            sgemm_with(
-                isa,
-                Trans::N,
-                Trans::T,
-                g.c_out,
-                g.c_in,
-                cols,
-                1.0,
-                &e[xi * g.c_out * ld..],
-                ld,
-                &v[xi * g.c_in * ld..],
-                ld,
-                0.0,
-                &mut s[xi * per_point..],
-                g.c_in,
-            );
+        let passes = x.chunks(pass * x_img).zip(dy.chunks(pass * dy_img));
+        for (p, (x, dy)) in passes.enumerate() {
+            let cols = x.len() / x_img * grid.tiles();
+            transform_planes(isa, &grid, Kind::Input, x, g.c_in, q, (v, ld));
+            transform_planes(isa, &grid, Kind::OutputGrad, dy, g.c_out, q, (e, ld));
+            let beta = if p == 0 { 0.0 } else { 1.0 };
+            for xi in 0..POINTS {
+                sgemm_with(
+                    isa,
+                    Trans::N,
+                    Trans::T,
+                    g.c_out,
+                    g.c_in,
+                    cols,
+                    1.0,
+                    &e[xi * g.c_out * ld..],
+                    ld,
+                    &v[xi * g.c_in * ld..],
+                    ld,
+                    beta,
+                    &mut s[xi * per_point..],
+                    g.c_in,
+                );
+            }
         }
         kernel_grads(isa, s, per_point, dw);
     })
+}
+
+/// Images per pass of [`chunk_grads`]: as many as keep one pass's `V` and `E` within
+/// [`PASS_BYTES`], at least one. A function of the geometry only.
+fn images_per_pass(g: &ConvGeom) -> usize {
+    let per_image = POINTS * (g.c_in + g.c_out) * Grid::new(g.h, g.w).tiles() * 4;
+    (PASS_BYTES / per_image.max(1)).max(1)
 }

@@ -99,6 +99,27 @@ fn every_isa_matches_reference() {
     }
 }
 
+/// A weight gradient whose chunk takes several passes, the last one shorter
+/// ([`images_per_pass`](super::images_per_pass)): each pass's GEMMs add to the previous ones'.
+#[test]
+fn weight_gradient_in_several_passes_matches_reference() {
+    let g = ConvGeom::same3x3(5, 16, 32, 32, 33);
+    let pass = super::images_per_pass(&g);
+    assert!(
+        pass > 1 && pass < g.n && !g.n.is_multiple_of(pass),
+        "{pass} images per pass"
+    );
+    let [x, _, _, dy] = inputs(&g, 77);
+    let (rw, rb) = reference::conv2d_bwd_weight(&g, &x, &dy);
+    let tiles = g.n * g.h.div_ceil(2) * g.w.div_ceil(2);
+    for isa in available_isas() {
+        let (mut dw, mut db) = (vec![f32::NAN; g.w_len()], vec![f32::NAN; g.c_out]);
+        crate::conv::bwd_weight_by(isa, &g, &x, &dy, &mut dw, &mut db, chunk_grads);
+        assert_close(&format!("{isa} dw"), &dw, &rw, weight_terms(tiles));
+        assert_close(&format!("{isa} db"), &db, &rb, g.n * g.out_plane());
+    }
+}
+
 #[test]
 fn bit_identical_for_one_two_and_three_threads() {
     // 17 images: 2 groups of 7×7 images, 3 groups of 14×14, 3 weight-gradient chunks.
