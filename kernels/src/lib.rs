@@ -30,6 +30,7 @@ mod sum;
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
 mod test_common;
+mod width;
 
 pub use conv::{
     conv2d_bwd_input, conv2d_bwd_weight, conv2d_fwd, conv2d_maxpool2_bwd_weight,

@@ -3,12 +3,13 @@
 //!
 //! Each runs in sixteen interleaved lanes (element `i` goes to lane `i mod 16`), the lanes combined
 //! in a fixed order and the tail (fewer than sixteen) added last, left to right. Each body is
-//! written once ([`Reduce`]) and compiled three times: for AVX-512 (the lanes are two zmm of f64: two chains of
-//! dependent adds), for AVX (four ymm) and for the build target. Each lane performs the same additions in the same order on
+//! written once (a [`Body`]) and compiled three times (`width.rs`): for AVX-512 (the lanes are two zmm of f64: two chains of
+//! dependent adds), for AVX2 (four ymm) and for the build target. Each lane performs the same additions in the same order on
 //! every path, so all three give the same bits; [`active_isa`] picks the path, as for every other
 //! kernel.
 
-use crate::{active_isa, Isa};
+use crate::active_isa;
+use crate::width::{on, Body};
 
 /// `Σ row` in f64.
 pub(crate) fn sum(row: &[f32]) -> f64 {
@@ -29,12 +30,6 @@ pub(crate) fn sum_dy_dy_xhat(dy: &[f32], x: &[f32], mu: f32, s: f32) -> (f64, f6
     on(active_isa(), DyXhat { dy, x, mu, s })
 }
 
-/// A reduction, written once and compiled per path by [`on`].
-trait Reduce {
-    type Out;
-    fn reduce(self) -> Self::Out;
-}
-
 struct Sum<'a>(&'a [f32]);
 struct SumSqDev<'a>(&'a [f32], f64);
 struct DyXhat<'a> {
@@ -44,10 +39,10 @@ struct DyXhat<'a> {
     s: f32,
 }
 
-impl Reduce for Sum<'_> {
+impl Body for Sum<'_> {
     type Out = f64;
     #[inline(always)]
-    fn reduce(self) -> f64 {
+    fn run(self) -> f64 {
         let mut acc = [0.0f64; LANES];
         let chunks = self.0.chunks_exact(LANES);
         let tail = chunks.remainder();
@@ -60,10 +55,10 @@ impl Reduce for Sum<'_> {
     }
 }
 
-impl Reduce for SumSqDev<'_> {
+impl Body for SumSqDev<'_> {
     type Out = f64;
     #[inline(always)]
-    fn reduce(self) -> f64 {
+    fn run(self) -> f64 {
         let (mut acc, mu) = ([0.0f64; LANES], self.1);
         let chunks = self.0.chunks_exact(LANES);
         let tail = chunks.remainder();
@@ -77,10 +72,10 @@ impl Reduce for SumSqDev<'_> {
     }
 }
 
-impl Reduce for DyXhat<'_> {
+impl Body for DyXhat<'_> {
     type Out = (f64, f64);
     #[inline(always)]
-    fn reduce(self) -> (f64, f64) {
+    fn run(self) -> (f64, f64) {
         let (mu, s) = (self.mu, self.s);
         let (mut sd, mut sdx) = ([0.0f64; LANES], [0.0f64; LANES]);
         let mut xhat = [0.0f32; BLOCK];
@@ -122,47 +117,11 @@ fn combine(acc: &[f64; LANES], tail: impl Iterator<Item = f64>) -> f64 {
     acc.iter().sum::<f64>() + tail.sum::<f64>()
 }
 
-/// Runs `r` compiled for `isa`'s vector width.
-///
-/// # Panics
-/// When this CPU cannot run `isa` (callers pass [`active_isa`], or an available path in tests).
-#[inline(always)]
-fn on<R: Reduce>(isa: Isa, r: R) -> R::Out {
-    assert!(
-        isa.is_available(),
-        "sum: this CPU cannot run the {isa} path"
-    );
-    match isa {
-        // SAFETY: the CPU has AVX-512F (asserted).
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { with_avx512(r) },
-        // SAFETY: the CPU has AVX2, hence AVX (asserted).
-        #[cfg(target_arch = "x86_64")]
-        Isa::Avx2Fma => unsafe { with_avx(r) },
-        _ => r.reduce(),
-    }
-}
-
-/// # Safety
-/// The CPU supports AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn with_avx512<R: Reduce>(r: R) -> R::Out {
-    r.reduce()
-}
-
-/// # Safety
-/// The CPU supports AVX.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn with_avx<R: Reduce>(r: R) -> R::Out {
-    r.reduce()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_common::signed_values as values;
+    use crate::Isa;
 
     /// Every path this CPU has gives the bits of the portable path, and the value of a naive sum.
     #[test]
