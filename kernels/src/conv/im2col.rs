@@ -67,8 +67,24 @@ fn tap(g: &ConvGeom, xc: &[f32], u: usize, v: usize, row: &mut [f32]) {
         out[js.end..].fill(0.0);
         // First input column read by the valid outputs (`js.start·s + v ≥ pad`).
         let xr = &xc[r * g.w + js.start * g.stride + v - g.pad..];
-        for (d, &x) in out[js.clone()].iter_mut().zip(xr.iter().step_by(g.stride)) {
-            *d = x;
+        gather_strided(&mut out[js.clone()], xr, g.stride);
+    }
+}
+
+/// `out[j] = xr[j · stride]`; stride 2 (the strided layers of `resnet18`) as pairs, which
+/// vectorises.
+fn gather_strided(out: &mut [f32], xr: &[f32], stride: usize) {
+    match (stride, out.split_last_mut()) {
+        (2, Some((last, body))) => {
+            for (d, pair) in body.iter_mut().zip(xr.chunks_exact(2)) {
+                *d = pair[0];
+            }
+            *last = xr[2 * body.len()];
+        }
+        _ => {
+            for (d, &x) in out.iter_mut().zip(xr.iter().step_by(stride)) {
+                *d = x;
+            }
         }
     }
 }
@@ -145,8 +161,23 @@ fn add_tap(g: &ConvGeom, row: &[f32], u: usize, v: usize, dxc: &mut [f32]) {
             continue;
         };
         let dxr = &mut dxc[r * g.w + js.start * g.stride + v - g.pad..];
-        for (d, &s) in dxr.iter_mut().step_by(g.stride).zip(&src[js.clone()]) {
-            *d += s;
+        scatter_add_strided(dxr, &src[js.clone()], g.stride);
+    }
+}
+
+/// `dxr[j · stride] += src[j]`, the transpose of [`gather_strided`] (stride 2 as pairs).
+fn scatter_add_strided(dxr: &mut [f32], src: &[f32], stride: usize) {
+    match (stride, src.split_last()) {
+        (2, Some((last, body))) => {
+            for (pair, &s) in dxr.chunks_exact_mut(2).zip(body) {
+                pair[0] += s;
+            }
+            dxr[2 * body.len()] += last;
+        }
+        _ => {
+            for (d, &s) in dxr.iter_mut().step_by(stride).zip(src) {
+                *d += s;
+            }
         }
     }
 }
