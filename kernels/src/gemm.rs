@@ -21,6 +21,8 @@ use crate::fma_width::zmm_full_width;
 use crate::{active_isa, Isa};
 #[cfg(target_arch = "x86_64")]
 pub(crate) use avx2::Ymm;
+#[cfg(target_arch = "x86_64")]
+pub(crate) use avx512::Zmm;
 pub(crate) use blocked::serial;
 use blocked::{Out, Problem};
 use pack::Strided;

@@ -13,10 +13,11 @@ use std::arch::x86_64::{
 pub(super) struct Avx512;
 
 #[derive(Clone, Copy)]
-struct Zmm(__m512);
+pub(crate) struct Zmm(pub(crate) __m512);
 
 // SAFETY (every method): the trait's contract is that the CPU has AVX-512F and the pointers
-// cover 16 floats; the methods are inlined into `tile_avx512`, which enables those features.
+// cover 16 floats; the methods are inlined into `tile_avx512` (and the Winograd transforms' AVX-512 build), which
+// enable those features.
 impl Vector for Zmm {
     const LANES: usize = 16;
     #[inline(always)]

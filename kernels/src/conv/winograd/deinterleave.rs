@@ -65,6 +65,40 @@ pub(super) unsafe fn avx2(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
     }
 }
 
+/// [`portable`] in AVX-512 two-source permutes, 16 pairs per step, for rows of at least 32
+/// floats (`even.len() ≥ 16`); the last step moved back as in [`avx2`].
+///
+/// # Safety
+/// The CPU supports AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn avx512(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+    use crate::steps::overlapping_steps;
+    use std::arch::x86_64::*;
+    let n = even.len();
+    assert!(odd.len() == n && row.len() >= 2 * n && n >= 16);
+    // Lane l of the result takes element 2l (or 2l + 1) of the 32 floats of `a` then `b`.
+    let (pick_even, pick_odd) = (
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+        _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31),
+    );
+    for j in overlapping_steps(n, 16) {
+        let src = &row[2 * j..][..32];
+        // SAFETY: `src` holds 32 floats, `even[j..]` and `odd[j..]` 16 each (j + 16 ≤ n).
+        unsafe {
+            let (a, b) = (
+                _mm512_loadu_ps(src.as_ptr()),
+                _mm512_loadu_ps(src[16..].as_ptr()),
+            );
+            let e = _mm512_permutex2var_ps(a, pick_even, b);
+            let o = _mm512_permutex2var_ps(a, pick_odd, b);
+            _mm512_storeu_ps(even[j..][..16].as_mut_ptr(), e);
+            _mm512_storeu_ps(odd[j..][..16].as_mut_ptr(), o);
+        }
+    }
+}
+
 /// A row of at most 8 floats in one step of 4 pairs: `even[l] = row[2l]` for `l < n_even`,
 /// `odd[l] = row[2l + 1]` for `l < n_odd`, zeros in the rest of the 4 floats stored at each.
 /// Reads 8 floats from `src`, past the row's end. (Measured on 14-wide rows, one 8-pair step
@@ -109,6 +143,22 @@ mod tests {
             let (mut e, mut o) = (vec![f32::NAN; n], vec![f32::NAN; n]);
             // SAFETY: checked above.
             unsafe { super::avx2(&row[..2 * n + n % 2], &mut e, &mut o) };
+            let (mut we, mut wo) = (vec![0.0; n], vec![0.0; n]);
+            super::portable(&row, &mut we, &mut wo);
+            assert_eq!((e, o), (we, wo), "{n} pairs");
+        }
+    }
+
+    #[test]
+    fn avx512_matches_portable_on_every_length() {
+        if !crate::Isa::Avx512.is_available() {
+            return;
+        }
+        let row: Vec<f32> = (0..140).map(|i| i as f32 * 0.5 - 7.0).collect();
+        for n in 16..=70 {
+            let (mut e, mut o) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+            // SAFETY: checked above.
+            unsafe { super::avx512(&row[..2 * n + n % 2], &mut e, &mut o) };
             let (mut we, mut wo) = (vec![0.0; n], vec![0.0; n]);
             super::portable(&row, &mut we, &mut wo);
             assert_eq!((e, o), (we, wo), "{n} pairs");

@@ -5,9 +5,11 @@
 use super::deinterleave;
 use super::transform::{Bt, Lanes, Transform, A};
 use super::{Grid, LANES};
+#[cfg(target_arch = "x86_64")]
+use crate::fma_width::zmm_full_width;
 use crate::gemm::Vector;
 #[cfg(target_arch = "x86_64")]
-use crate::gemm::Ymm;
+use crate::gemm::{Ymm, Zmm};
 use crate::Isa;
 use std::array::from_fn;
 use wide::f32x8;
@@ -24,9 +26,15 @@ use wide::f32x8;
 /// of at most 8 floats in one step of 4 pairs, reading past the row (while within `x`) and
 /// storing zeros past its values. Those zeros land on padding, on the slack, or on later parity
 /// rows of the same parity plane, which later input rows of the plane write (never on rows
-/// already written: each parity row gets one input row, in increasing order).
+/// already written: each parity row gets one input row, in increasing order). `AVX512` (the
+/// caller is compiled with AVX-512F): rows of at least 32 floats split in zmm permutes instead.
 #[inline(always)]
-pub(super) fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: &mut [f32]) {
+pub(super) fn split<const AVX2: bool, const AVX512: bool>(
+    grid: &Grid,
+    origin: usize,
+    x: &[f32],
+    q: &mut [f32],
+) {
     let (len, qw, w) = (grid.quarter(), grid.qw(), grid.w);
     let (n_even, n_odd) = (w.div_ceil(2), w / 2);
     for (r, row) in x[..grid.h * w].chunks_exact(w).enumerate() {
@@ -50,7 +58,10 @@ pub(super) fn split<const AVX2: bool>(grid: &Grid, origin: usize, x: &[f32], q: 
         let odd = &mut odd[k * qw + origin..][..n_odd];
         let pairs = &mut even[..n_odd];
         #[cfg(target_arch = "x86_64")]
-        if AVX2 {
+        if AVX512 && n_odd >= 16 {
+            // SAFETY: `AVX512` says the CPU has it.
+            unsafe { deinterleave::avx512(row, pairs, odd) };
+        } else if AVX2 {
             // SAFETY: `AVX2` says the CPU has it.
             unsafe { deinterleave::avx2(row, pairs, odd) };
         } else {
@@ -119,11 +130,11 @@ unsafe fn to_tiles_column<
     let (len, qw) = (grid.quarter(), grid.qw());
     let offsets: [[usize; R]; R] =
         from_fn(|a| from_fn(|b| (2 * (a % 2) + b % 2) * len + a / 2 * qw + b / 2));
-    // Steps between vectors: two tile rows when paired, else LANES tiles of one row.
+    // Steps between vectors: two tile rows when paired, else a vector's tiles of one row.
     let (row_step, col_step) = if grid.paired() {
         (2, grid.tw)
     } else {
-        (1, LANES)
+        (1, V::LANES)
     };
     for ti in (0..grid.th).step_by(row_step) {
         for tj in (0..grid.tw).step_by(col_step) {
@@ -183,12 +194,43 @@ pub(super) fn transform_planes(
     (v, ld): (&mut [f32], usize),
 ) {
     #[cfg(target_arch = "x86_64")]
+    if isa == Isa::Avx512 && zmm_fits(grid) && zmm_full_width() {
+        // SAFETY: the Avx512 path runs only on CPUs with AVX-512F.
+        return unsafe { transform_planes_avx512(grid, kind, x, chans, q, (v, ld)) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if isa != Isa::Portable {
         // SAFETY: the Avx2Fma and Avx512 paths run only on CPUs with AVX2 and FMA.
         return unsafe { transform_planes_avx2(grid, kind, x, chans, q, (v, ld)) };
     }
     // SAFETY: `f32x8` needs no CPU feature.
-    unsafe { transform_planes_body::<f32x8, false>(grid, kind, x, chans, q, (v, ld)) }
+    unsafe { transform_planes_body::<f32x8, false, false>(grid, kind, x, chans, q, (v, ld)) }
+}
+
+/// Whether [`to_tiles`] can run on zmm vectors of 16 tiles: tile rows of a multiple of 16 tiles
+/// (planes 32 wide), which no vector overruns. The AVX-512 path takes them where zmm FMAs run at
+/// full width (`fma_width.rs`); the same operations per tile, so the same bits as ymm.
+fn zmm_fits(grid: &Grid) -> bool {
+    grid.tw.is_multiple_of(16)
+}
+
+/// [`transform_planes_body`] on zmm vectors (see [`zmm_fits`]), compiled with AVX-512F.
+///
+/// # Safety
+/// The CPU supports AVX-512F; `zmm_fits(grid)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn transform_planes_avx512(
+    grid: &Grid,
+    kind: Kind,
+    x: &[f32],
+    chans: usize,
+    q: &mut [f32],
+    (v, ld): (&mut [f32], usize),
+) {
+    debug_assert!(zmm_fits(grid));
+    // SAFETY: this function's contract (AVX-512F implies AVX2).
+    unsafe { transform_planes_body::<Zmm, true, true>(grid, kind, x, chans, q, (v, ld)) }
 }
 
 /// [`transform_planes_body`] on ymm vectors, compiled with AVX2 and FMA.
@@ -206,15 +248,15 @@ unsafe fn transform_planes_avx2(
     (v, ld): (&mut [f32], usize),
 ) {
     // SAFETY: this function's contract.
-    unsafe { transform_planes_body::<Ymm, true>(grid, kind, x, chans, q, (v, ld)) }
+    unsafe { transform_planes_body::<Ymm, true, false>(grid, kind, x, chans, q, (v, ld)) }
 }
 
-/// See [`transform_planes`]; `AVX2` as in [`split`].
+/// See [`transform_planes`]; `AVX2` and `AVX512` as in [`split`].
 ///
 /// # Safety
-/// The CPU supports `V`, and AVX2 when `AVX2`.
+/// The CPU supports `V`, AVX2 when `AVX2` and AVX-512F when `AVX512`.
 #[inline(always)]
-unsafe fn transform_planes_body<V: Vector, const AVX2: bool>(
+unsafe fn transform_planes_body<V: Vector, const AVX2: bool, const AVX512: bool>(
     grid: &Grid,
     kind: Kind,
     x: &[f32],
@@ -235,13 +277,52 @@ unsafe fn transform_planes_body<V: Vector, const AVX2: bool>(
             // SAFETY (both): the CPU supports `V`.
             match kind {
                 Kind::Input => {
-                    split::<AVX2>(grid, 1, x, q);
+                    split::<AVX2, AVX512>(grid, 1, x, q);
                     unsafe { to_tiles::<V, Bt, 4>(grid, q, v, ld) };
                 }
                 Kind::OutputGrad => {
-                    split::<AVX2>(grid, 0, x, q);
+                    split::<AVX2, AVX512>(grid, 0, x, q);
                     unsafe { to_tiles::<V, A, 2>(grid, q, v, ld) };
                 }
+            }
+        }
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use super::*;
+    use crate::test_common::signed_values;
+
+    /// The zmm build of the transforms gives the ymm build's bits, on planes 32 and 64 wide.
+    #[test]
+    fn zmm_transforms_match_ymm_bit_for_bit() {
+        if !crate::Isa::Avx512.is_available() {
+            return;
+        }
+        for (h, w) in [(32, 32), (5, 64), (31, 32)] {
+            let grid = Grid::new(h, w);
+            assert!(zmm_fits(&grid));
+            let (chans, images) = (3, 2);
+            let x = signed_values(images * chans * h * w, (h * w) as u64);
+            let ld = images * grid.tiles() + LANES;
+            for kind in [Kind::Input, Kind::OutputGrad] {
+                let run = |zmm: bool| {
+                    let mut q = vec![f32::NAN; 4 * grid.quarter()];
+                    let mut v = vec![0.0f32; 16 * chans * ld];
+                    // SAFETY: AVX-512F checked above (it implies AVX2 and FMA).
+                    unsafe {
+                        if zmm {
+                            transform_planes_avx512(&grid, kind, &x, chans, &mut q, (&mut v, ld))
+                        } else {
+                            transform_planes_avx2(&grid, kind, &x, chans, &mut q, (&mut v, ld))
+                        }
+                    }
+                    v.iter().map(|f| f.to_bits()).collect::<Vec<_>>()
+                };
+                let (zmm, ymm) = (run(true), run(false));
+                assert!(zmm == ymm, "{h}x{w}: the zmm transform differs");
+                assert!(ymm.iter().any(|&b| b != 0), "{h}x{w}: nothing transformed");
             }
         }
     }

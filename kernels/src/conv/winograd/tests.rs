@@ -165,8 +165,8 @@ fn split_avx2_matches_portable_plane_after_plane() {
                 let mut q = [vec![0.0; 4 * grid.quarter()], vec![0.0; 4 * grid.quarter()]];
                 for p in 0..3 {
                     let x = &x[p * plane..];
-                    split::<true>(&grid, origin, x, &mut q[0]);
-                    split::<false>(&grid, origin, x, &mut q[1]);
+                    split::<true, false>(&grid, origin, x, &mut q[0]);
+                    split::<false, false>(&grid, origin, x, &mut q[1]);
                     assert!(
                         bits(&q[0]) == bits(&q[1]),
                         "{h}×{w}, origin {origin}, plane {p}"
