@@ -63,7 +63,9 @@ impl std::fmt::Display for Isa {
 /// img/s against 5,865-6,599, `cifar` 1,541-1,661 against 1,450-1,581; GEMM against
 /// matrixmultiply (which runs its own AVX-512 kernel here) e.g. `mnist1_fwd` 1.19 against 0.87-0.92,
 /// `fc576x128_bwd_weight` 1.01 against 0.93-0.94. (Before the choice of tile per shape, the
-/// AVX-512 path was 12% behind on the `small` step.) The two FMA paths give bit-identical results
+/// AVX-512 path was 12% behind on the `small` step.) On a core whose zmm FMAs run at full width
+/// (Zen 5; measured at run time, `fma_width.rs`) the path takes the zmm tile on every shape and zmm
+/// Winograd transforms on planes 32 wide. The two FMA paths give bit-identical results
 /// (same per-element operations, same depth blocking), so `REGIMEBENCH_ISA=avx2-fma` changes the
 /// speed and never a number. On Zen 3 (no AVX-512 exposed) the AVX2 path is the only choice.
 pub fn available_isas() -> Vec<Isa> {

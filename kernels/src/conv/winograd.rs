@@ -32,11 +32,14 @@
 //! floats (tile `t = image·th·tw + ti·tw + tj`); the slack takes the lanes a vector of
 //! [`LANES`] tiles writes past a row of tiles (their values are never read). The transforms run on
 //! [`LANES`] consecutive tiles of a tile row at once (two tile rows of `LANES / 2` tiles on planes
-//! 7 or 8 wide, see [`Grid::paired`]), compiled for AVX2 on the AVX2 and AVX-512 paths. They only add, subtract and halve, so they give the same bits on every path; the GEMMs
-//! are [`sgemm_with`] on the path asked for.
+//! 7 or 8 wide, see [`Grid::paired`]), compiled for AVX2 on the AVX2 and AVX-512 paths; the input
+//! transforms of planes 32 wide run 16 tiles per zmm vector on the AVX-512 path where zmm FMAs run
+//! at full width. They only add, subtract and halve, so they give the same bits on every path; the
+//! GEMMs are [`sgemm_with`] on the path asked for.
 //!
 //! Determinism: as the im2col path, groups of images sized by the geometry only, each done by one
-//! task in a fixed order; the weight gradient of a chunk of images is one deterministic GEMM per ξ.
+//! task in a fixed order; the weight gradient of a chunk of images is a fixed sequence of passes
+//! (images per pass from the geometry), each one deterministic GEMM per ξ adding to the last.
 
 mod deinterleave;
 mod filters;
