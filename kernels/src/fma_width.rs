@@ -8,6 +8,8 @@
 //! best of several short repetitions each (about a millisecond in all, once per process), and
 //! calls zmm full-width when it does at least 1.5 times the ymm FLOP rate.
 
+#[cfg(target_arch = "x86_64")]
+use crate::gemm::{Vector, Ymm, Zmm};
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -88,46 +90,49 @@ fn measure() -> Option<FmaRates> {
     None
 }
 
-/// 12 independent chains of `iters` ymm FMAs; returns a lane of their sum so none is dead.
+/// 12 independent chains of `iters` FMAs on `V`; returns a lane of their sum so none is dead.
 ///
 /// # Safety
-/// The CPU supports AVX and FMA.
+/// The CPU supports `V`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx,fma")]
-unsafe fn chains_ymm(iters: u32) -> f32 {
-    use std::arch::x86_64::*;
-    let (a, b) = (_mm256_set1_ps(0.999_99), _mm256_set1_ps(1e-7));
-    let mut acc = [_mm256_set1_ps(1.0); 12];
-    for _ in 0..std::hint::black_box(iters) {
-        for x in acc.iter_mut() {
-            *x = _mm256_fmadd_ps(*x, a, b);
+#[inline(always)]
+unsafe fn chains<V: Vector>(iters: u32) -> f32 {
+    // SAFETY: the CPU supports `V`; `out` holds 16 ≥ V::LANES floats.
+    unsafe {
+        let (a, b) = (V::splat(0.999_99), V::splat(1e-7));
+        let mut acc = [V::splat(1.0); 12];
+        for _ in 0..std::hint::black_box(iters) {
+            for x in acc.iter_mut() {
+                *x = x.mul_add(a, b);
+            }
         }
+        let sum = acc.iter().fold(V::splat(0.0), |s, &x| s.add(x));
+        let mut out = [0.0f32; 16];
+        sum.store(out.as_mut_ptr());
+        out[0]
     }
-    let sum = acc
-        .iter()
-        .fold(_mm256_setzero_ps(), |s, &x| _mm256_add_ps(s, x));
-    _mm256_cvtss_f32(sum)
 }
 
-/// As [`chains_ymm`] with zmm registers.
+/// [`chains`] on ymm vectors.
+///
+/// # Safety
+/// The CPU supports AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn chains_ymm(iters: u32) -> f32 {
+    // SAFETY: this function's contract.
+    unsafe { chains::<Ymm>(iters) }
+}
+
+/// [`chains`] on zmm vectors.
 ///
 /// # Safety
 /// The CPU supports AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn chains_zmm(iters: u32) -> f32 {
-    use std::arch::x86_64::*;
-    let (a, b) = (_mm512_set1_ps(0.999_99), _mm512_set1_ps(1e-7));
-    let mut acc = [_mm512_set1_ps(1.0); 12];
-    for _ in 0..std::hint::black_box(iters) {
-        for x in acc.iter_mut() {
-            *x = _mm512_fmadd_ps(*x, a, b);
-        }
-    }
-    let sum = acc
-        .iter()
-        .fold(_mm512_setzero_ps(), |s, &x| _mm512_add_ps(s, x));
-    _mm512_reduce_add_ps(sum)
+    // SAFETY: this function's contract.
+    unsafe { chains::<Zmm>(iters) }
 }
 
 #[cfg(test)]

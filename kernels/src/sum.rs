@@ -1,12 +1,12 @@
 //! Reductions of f32 rows in f64: the bias gradient of a convolution and batch norm's statistics
 //! and backward sums.
 //!
-//! Each runs in sixteen interleaved lanes (element `i` goes to lane `i mod 16`), the lanes combined
-//! in a fixed order and the tail (fewer than sixteen) added last, left to right. Each body is
-//! written once (a [`Body`]) and compiled three times (`width.rs`): for AVX-512 (the lanes are two zmm of f64: two chains of
-//! dependent adds), for AVX2 (four ymm) and for the build target. Each lane performs the same additions in the same order on
-//! every path, so all three give the same bits; [`active_isa`] picks the path, as for every other
-//! kernel.
+//! Each runs in sixteen interleaved lanes (element `i` goes to lane `i mod 16`), the lanes
+//! combined in a fixed order and the tail (fewer than sixteen) added last, left to right. Each
+//! body is written once (a [`Body`]) and compiled three times (`width.rs`): for AVX-512 (the lanes
+//! are two zmm of f64: two chains of dependent adds), for AVX2 (four ymm) and for the build
+//! target. Each lane performs the same additions in the same order on every path, so all three
+//! give the same bits; [`active_isa`] picks the path, as for every other kernel.
 
 use crate::active_isa;
 use crate::width::{on, Body};

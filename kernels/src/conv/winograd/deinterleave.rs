@@ -133,35 +133,28 @@ pub(super) unsafe fn avx2_short(
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
+    /// [`avx2`](super::avx2) on every length up to 70 pairs, [`avx512`](super::avx512) on those
+    /// of at least 16, each against [`portable`](super::portable).
     #[test]
-    fn avx2_matches_portable_on_every_length() {
+    fn avx2_and_avx512_match_portable_on_every_length() {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return;
         }
-        let row: Vec<f32> = (0..90).map(|i| i as f32 * 0.5 - 7.0).collect();
-        for n in 0..=40 {
-            let (mut e, mut o) = (vec![f32::NAN; n], vec![f32::NAN; n]);
-            // SAFETY: checked above.
-            unsafe { super::avx2(&row[..2 * n + n % 2], &mut e, &mut o) };
+        let avx512 = crate::Isa::Avx512.is_available();
+        let row: Vec<f32> = (0..150).map(|i| i as f32 * 0.5 - 7.0).collect();
+        for n in 0..=70 {
             let (mut we, mut wo) = (vec![0.0; n], vec![0.0; n]);
             super::portable(&row, &mut we, &mut wo);
-            assert_eq!((e, o), (we, wo), "{n} pairs");
-        }
-    }
-
-    #[test]
-    fn avx512_matches_portable_on_every_length() {
-        if !crate::Isa::Avx512.is_available() {
-            return;
-        }
-        let row: Vec<f32> = (0..140).map(|i| i as f32 * 0.5 - 7.0).collect();
-        for n in 16..=70 {
-            let (mut e, mut o) = (vec![f32::NAN; n], vec![f32::NAN; n]);
-            // SAFETY: checked above.
-            unsafe { super::avx512(&row[..2 * n + n % 2], &mut e, &mut o) };
-            let (mut we, mut wo) = (vec![0.0; n], vec![0.0; n]);
-            super::portable(&row, &mut we, &mut wo);
-            assert_eq!((e, o), (we, wo), "{n} pairs");
+            let split: [(&str, unsafe fn(&[f32], &mut [f32], &mut [f32]), bool); 2] = [
+                ("avx2", super::avx2, true),
+                ("avx512", super::avx512, avx512 && n >= 16),
+            ];
+            for (name, f, _) in split.into_iter().filter(|s| s.2) {
+                let (mut e, mut o) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+                // SAFETY: checked above.
+                unsafe { f(&row[..2 * n + n % 2], &mut e, &mut o) };
+                assert_eq!((&e, &o), (&we, &wo), "{name}, {n} pairs");
+            }
         }
     }
 
