@@ -452,7 +452,7 @@ fn bias_grads(g: &ConvGeom, dy: &[f32], db: &mut [f64]) {
     db.fill(0.0);
     for dy in dy.chunks_exact(g.c_out * g.out_plane()) {
         for (d, row) in db.iter_mut().zip(dy.chunks_exact(g.out_plane())) {
-            *d += sum::sum(row);
+            *d += sum::sum(sum::Planes::row(row));
         }
     }
 }

@@ -16,11 +16,11 @@
 //!     evaluation:  dx = γ_c s_c dy
 //! ```
 //!
-//! Every channel's sums run in f64 inside one rayon task, in one fixed order: each image's plane
-//! reduced by `sum.rs` (sixteen lanes, the same bits on every path), the images added in order.
+//! Every channel's sums run in f64 inside one rayon task, in one fixed order: the channel's planes
+//! reduced together by `sum.rs` (sixteen lanes across all of them, the same bits on every path).
 //! Every output element is computed alone: the same bits for any thread count.
 
-use crate::sum;
+use crate::sum::{self, Planes};
 use rayon::prelude::*;
 
 /// PyTorch's default ε.
@@ -55,20 +55,20 @@ impl BnShape {
     }
 }
 
-/// Channel `c` of image `n`: the range of its plane.
-fn plane(s: &BnShape, n: usize, c: usize) -> std::ops::Range<usize> {
-    let at = (n * s.c + c) * s.hw;
-    at..at + s.hw
+/// Channel `c` of `x`: a plane per image.
+fn channel<'a>(s: &BnShape, x: &'a [f32], c: usize) -> Planes<'a> {
+    Planes::channel(x, s.c, s.hw, c)
 }
 
-/// `Σ_n f(plane n of channel c)` in f64, the images in order.
-fn channel_sum<T: std::ops::Add<Output = T>>(
-    s: &BnShape,
-    c: usize,
-    zero: T,
-    f: impl Fn(std::ops::Range<usize>) -> T,
-) -> T {
-    (0..s.n).fold(zero, |acc, n| acc + f(plane(s, n, c)))
+/// `f(c, at, plane)` on every plane of `out` (channel `c`, starting at `at`), an image per rayon
+/// task: planes of a few pixels are too small for a task of their own.
+fn per_plane(s: &BnShape, out: &mut [f32], f: impl Fn(usize, usize, &mut [f32]) + Sync) {
+    let image = (s.c * s.hw).max(1);
+    out.par_chunks_mut(image).enumerate().for_each(|(n, out)| {
+        for (c, plane) in out.chunks_mut(s.hw.max(1)).enumerate() {
+            f(c, n * image + c * s.hw, plane);
+        }
+    });
 }
 
 /// The batch statistics of `x`: per channel the mean and the biased variance (two passes, in f64),
@@ -88,8 +88,8 @@ pub fn batch_norm_stats(s: &BnShape, x: &[f32], mean: &mut [f32], var: &mut [f32
     let stats: Vec<(f32, f32)> = (0..s.c)
         .into_par_iter()
         .map(|c| {
-            let mu = channel_sum(s, c, 0.0, |r| sum::sum(&x[r])) / m;
-            let var = channel_sum(s, c, 0.0, |r| sum::sum_sq_dev(&x[r], mu)) / m;
+            let mu = sum::sum(channel(s, x, c)) / m;
+            let var = sum::sum_sq_dev(channel(s, x, c), mu) / m;
             (mu as f32, var as f32)
         })
         .collect();
@@ -123,16 +123,12 @@ pub fn batch_norm_fwd(
     for v in [mean, inv_std, gamma, beta] {
         assert_eq!(v.len(), s.c, "batch_norm_fwd: per-channel vector length");
     }
-    y.par_chunks_mut(s.hw.max(1))
-        .zip(x.par_chunks(s.hw.max(1)))
-        .enumerate()
-        .for_each(|(p, (y, x))| {
-            let c = p % s.c;
-            let (mu, sc, g, b) = (mean[c], inv_std[c], gamma[c], beta[c]);
-            for (y, &x) in y.iter_mut().zip(x) {
-                *y = g * ((x - mu) * sc) + b;
-            }
-        });
+    per_plane(s, y, |c, at, y| {
+        let (mu, sc, g, b) = (mean[c], inv_std[c], gamma[c], beta[c]);
+        for (y, &x) in y.iter_mut().zip(&x[at..]) {
+            *y = g * ((x - mu) * sc) + b;
+        }
+    });
 }
 
 /// Updates the running statistics from a batch's (`var` biased): `r ← (1 − m) r + m v`, the
@@ -163,14 +159,7 @@ pub fn batch_norm_update_running(
 fn sums(s: &BnShape, x: &[f32], dy: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<(f64, f64)> {
     (0..s.c)
         .into_par_iter()
-        .map(|c| {
-            let (mu, sc) = (mean[c], inv_std[c]);
-            channel_sum(s, c, Pair(0.0, 0.0), |r| {
-                let (sd, sdx) = sum::sum_dy_dy_xhat(&dy[r.clone()], &x[r], mu, sc);
-                Pair(sd, sdx)
-            })
-            .into()
-        })
+        .map(|c| sum::sum_dy_dy_xhat(channel(s, dy, c), channel(s, x, c), mean[c], inv_std[c]))
         .collect()
 }
 
@@ -202,24 +191,20 @@ pub fn batch_norm_bwd(
     let Some(dx) = dx else { return };
     s.check("batch_norm_bwd dx", &[dx.len()]);
     let m = s.per_channel() as f64;
-    dx.par_chunks_mut(s.hw.max(1))
-        .enumerate()
-        .for_each(|(p, dx)| {
-            let c = p % s.c;
-            let at = p * s.hw;
-            let (mu, sc, k) = (mean[c], inv_std[c], gamma[c] * inv_std[c]);
-            let (x, dy) = (&x[at..at + s.hw], &dy[at..at + s.hw]);
-            if batch_stats {
-                let (md, mdx) = ((sums[c].0 / m) as f32, (sums[c].1 / m) as f32);
-                for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
-                    *dx = k * (dy - md - ((x - mu) * sc) * mdx);
-                }
-            } else {
-                for (dx, &dy) in dx.iter_mut().zip(dy) {
-                    *dx = k * dy;
-                }
+    per_plane(s, dx, |c, at, dx| {
+        let (mu, sc, k) = (mean[c], inv_std[c], gamma[c] * inv_std[c]);
+        let (x, dy) = (&x[at..at + s.hw], &dy[at..at + s.hw]);
+        if batch_stats {
+            let (md, mdx) = ((sums[c].0 / m) as f32, (sums[c].1 / m) as f32);
+            for ((dx, &x), &dy) in dx.iter_mut().zip(x).zip(dy) {
+                *dx = k * (dy - md - ((x - mu) * sc) * mdx);
             }
-        });
+        } else {
+            for (dx, &dy) in dx.iter_mut().zip(dy) {
+                *dx = k * dy;
+            }
+        }
+    });
 }
 
 /// `Σ_n (∂L_n/∂γ)²` and `Σ_n (∂L_n/∂β)²` with fixed statistics (evaluation mode, where samples do
@@ -239,31 +224,18 @@ pub fn batch_norm_bwd_param_squares(
         .into_par_iter()
         .map(|c| {
             let (mu, sc) = (mean[c], inv_std[c]);
-            channel_sum(s, c, Pair(0.0, 0.0), |r| {
-                let (sd, sdx) = sum::sum_dy_dy_xhat(&dy[r.clone()], &x[r], mu, sc);
-                Pair(sd * sd, sdx * sdx)
+            (0..s.n).fold((0.0, 0.0), |(qd, qdx), n| {
+                let at = (n * s.c + c) * s.hw;
+                let (dy, x) = (
+                    Planes::row(&dy[at..at + s.hw]),
+                    Planes::row(&x[at..at + s.hw]),
+                );
+                let (sd, sdx) = sum::sum_dy_dy_xhat(dy, x, mu, sc);
+                (qd + sd * sd, qdx + sdx * sdx)
             })
-            .into()
         })
         .collect();
     for (c, (qd, qdx)) in per.into_iter().enumerate() {
         (dgamma[c], dbeta[c]) = (qdx as f32, qd as f32);
-    }
-}
-
-/// Two sums carried together through [`channel_sum`].
-#[derive(Clone, Copy)]
-struct Pair(f64, f64);
-
-impl std::ops::Add for Pair {
-    type Output = Pair;
-    fn add(self, o: Pair) -> Pair {
-        Pair(self.0 + o.0, self.1 + o.1)
-    }
-}
-
-impl From<Pair> for (f64, f64) {
-    fn from(p: Pair) -> (f64, f64) {
-        (p.0, p.1)
     }
 }
