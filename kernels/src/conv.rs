@@ -450,9 +450,11 @@ fn chunk_grads(isa: Isa, g: &ConvGeom, x: &[f32], dy: &[f32], dw: &mut [f32], db
 /// channel, each image's plane summed by [`sum::sum`], the images added in order.
 fn bias_grads(g: &ConvGeom, dy: &[f32], db: &mut [f64]) {
     db.fill(0.0);
-    for dy in dy.chunks_exact(g.c_out * g.out_plane()) {
-        for (d, row) in db.iter_mut().zip(dy.chunks_exact(g.out_plane())) {
-            *d += sum::sum(sum::Planes::row(row));
+    let image = g.c_out * g.out_plane();
+    for dy in dy.chunks_exact(image) {
+        let planes = sum::Channels::new(dy, g.c_out, g.out_plane(), 0..g.c_out);
+        for (d, plane) in db.iter_mut().zip(sum::sum(&planes)) {
+            *d += plane;
         }
     }
 }

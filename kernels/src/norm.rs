@@ -17,11 +17,13 @@
 //! ```
 //!
 //! Every channel's sums run in f64 inside one rayon task, in one fixed order: the channel's planes
-//! reduced together by `sum.rs` (sixteen lanes across all of them, the same bits on every path).
-//! Every output element is computed alone: the same bits for any thread count.
+//! reduced together by `sum.rs` (sixteen lanes across all of them, the same bits on every path and
+//! whichever channels share the task). Every output element is computed alone: the same bits for
+//! any thread count.
 
-use crate::sum::{self, Planes};
+use crate::sum::{self, Channels};
 use rayon::prelude::*;
+use std::ops::Range;
 
 /// PyTorch's default ε.
 pub const BN_EPS: f32 = 1e-5;
@@ -55,9 +57,13 @@ impl BnShape {
     }
 }
 
-/// Channel `c` of `x`: a plane per image.
-fn channel<'a>(s: &BnShape, x: &'a [f32], c: usize) -> Planes<'a> {
-    Planes::channel(x, s.c, s.hw, c)
+/// `f(channels)` on a block of consecutive channels per thread, the results in channel order. A
+/// block streams through the batch once (`sum.rs`), where a task per channel read planes a batch
+/// apart; each channel's result is the same in any block.
+fn per_channel_block<T: Send>(s: &BnShape, f: impl Fn(Range<usize>) -> Vec<T> + Sync) -> Vec<T> {
+    let per = s.c.div_ceil(rayon::current_num_threads()).max(1);
+    let blocks: Vec<Range<usize>> = (0..s.c).step_by(per).map(|c| c..s.c.min(c + per)).collect();
+    blocks.into_par_iter().flat_map_iter(&f).collect()
 }
 
 /// `f(c, at, plane)` on every plane of `out` (channel `c`, starting at `at`), an image per rayon
@@ -85,14 +91,15 @@ pub fn batch_norm_stats(s: &BnShape, x: &[f32], mean: &mut [f32], var: &mut [f32
         s.c
     );
     let m = s.per_channel() as f64;
-    let stats: Vec<(f32, f32)> = (0..s.c)
-        .into_par_iter()
-        .map(|c| {
-            let mu = sum::sum(channel(s, x, c)) / m;
-            let var = sum::sum_sq_dev(channel(s, x, c), mu) / m;
-            (mu as f32, var as f32)
-        })
-        .collect();
+    let stats = per_channel_block(s, |range| {
+        let x = Channels::new(x, s.c, s.hw, range);
+        let mu: Vec<f64> = sum::sum(&x).into_iter().map(|t| t / m).collect();
+        let var = sum::sum_sq_dev(&x, &mu);
+        mu.iter()
+            .zip(var)
+            .map(|(&mu, v)| (mu as f32, (v / m) as f32))
+            .collect()
+    });
     for (c, (mu, v)) in stats.into_iter().enumerate() {
         (mean[c], var[c]) = (mu, v);
     }
@@ -157,10 +164,13 @@ pub fn batch_norm_update_running(
 
 /// `(Σ dy, Σ dy · x̂)` per channel, in f64, `x̂ = (x − μ) s` as the forward computed it.
 fn sums(s: &BnShape, x: &[f32], dy: &[f32], mean: &[f32], inv_std: &[f32]) -> Vec<(f64, f64)> {
-    (0..s.c)
-        .into_par_iter()
-        .map(|c| sum::sum_dy_dy_xhat(channel(s, dy, c), channel(s, x, c), mean[c], inv_std[c]))
-        .collect()
+    per_channel_block(s, |range| {
+        let (dy, x) = (
+            Channels::new(dy, s.c, s.hw, range.clone()),
+            Channels::new(x, s.c, s.hw, range.clone()),
+        );
+        sum::sum_dy_dy_xhat(&dy, &x, &mean[range.clone()], &inv_std[range])
+    })
 }
 
 /// The backward of [`batch_norm_fwd`]: `dgamma`, `dbeta` (when given) and `dx` (when given), each
@@ -220,21 +230,23 @@ pub fn batch_norm_bwd_param_squares(
     dbeta: &mut [f32],
 ) {
     s.check("batch_norm_bwd_param_squares", &[x.len(), dy.len()]);
-    let per: Vec<(f64, f64)> = (0..s.c)
-        .into_par_iter()
-        .map(|c| {
-            let (mu, sc) = (mean[c], inv_std[c]);
-            (0..s.n).fold((0.0, 0.0), |(qd, qdx), n| {
-                let at = (n * s.c + c) * s.hw;
-                let (dy, x) = (
-                    Planes::row(&dy[at..at + s.hw]),
-                    Planes::row(&x[at..at + s.hw]),
-                );
-                let (sd, sdx) = sum::sum_dy_dy_xhat(dy, x, mu, sc);
-                (qd + sd * sd, qdx + sdx * sdx)
-            })
-        })
-        .collect();
+    let image = s.c * s.hw;
+    let per = per_channel_block(s, |range| {
+        let (mu, sc) = (&mean[range.clone()], &inv_std[range.clone()]);
+        let mut squares = vec![(0.0, 0.0); range.len()];
+        for (dy, x) in dy.chunks_exact(image).zip(x.chunks_exact(image)) {
+            let (dy, x) = (
+                Channels::new(dy, s.c, s.hw, range.clone()),
+                Channels::new(x, s.c, s.hw, range.clone()),
+            );
+            for ((qd, qdx), (sd, sdx)) in
+                squares.iter_mut().zip(sum::sum_dy_dy_xhat(&dy, &x, mu, sc))
+            {
+                (*qd, *qdx) = (*qd + sd * sd, *qdx + sdx * sdx);
+            }
+        }
+        squares
+    });
     for (c, (qd, qdx)) in per.into_iter().enumerate() {
         (dgamma[c], dbeta[c]) = (qdx as f32, qd as f32);
     }
