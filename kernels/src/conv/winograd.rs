@@ -62,8 +62,11 @@ const POINTS: usize = 16;
 /// Tiles transformed at once: one AVX2 vector.
 const LANES: usize = 8;
 /// Tiles per GEMM column block in the forward and backward-data passes: images are grouped until
-/// their tiles reach this (see [`images_per_group`]).
-const MIN_TILES: usize = 256;
+/// their tiles reach this (see [`images_per_group`]). 128 against 256 (Zen 4, 2026-12-04,
+/// interleaved, img/s): `resnet18` width 20 +4% at 2 threads (its 4×4 stage was one group, its
+/// transforms on one thread), width 64 +5% at 1 thread and +9–12% at 2; `small` and `cifar`
+/// within noise. 64 measured no better than 128; 512 no better than 256.
+const MIN_TILES: usize = 128;
 /// Bytes of transformed inputs and output gradients per pass of the weight gradient.
 const PASS_BYTES: usize = 2 << 20;
 
