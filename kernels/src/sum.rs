@@ -107,7 +107,8 @@ struct DyXhat<'a, 'b> {
     s: &'b [f32],
 }
 
-/// One channel's sixteen lanes and its tails' sum (a left-to-right fold from −0.0, as `Iterator::sum`).
+/// One channel's sixteen lanes and its tails' sum (a left-to-right fold from −0.0, as
+/// `Iterator::sum`).
 #[derive(Clone, Copy)]
 struct Lanes {
     lanes: [f64; LANES],
@@ -193,9 +194,9 @@ impl Body for DyXhat<'_, '_> {
                 let ((x, x_tail), (dy, dy_tail)) = (self.x.plane(n, j), self.dy.plane(n, j));
                 // Local copies, as in `Sum`.
                 let (mut sd, mut sdx) = (sd_acc.lanes, sdx_acc.lanes);
-                // x̂ a block at a time in its own loop (which vectorises), then each sum in a loop of
-                // its own (together they stayed scalar); a block is a multiple of LANES floats, so
-                // element i still goes to lane i mod LANES.
+                // x̂ a block at a time in its own loop (which vectorises), then each sum in a
+                // loop of its own (together they stayed scalar); a block is a multiple of LANES
+                // floats, so element i still goes to lane i mod LANES.
                 for at in (0..x.len()).step_by(BLOCK) {
                     let n = BLOCK.min(x.len() - at);
                     let (dy, x, xhat) = (&dy[at..at + n], &x[at..at + n], &mut xhat[..n]);
