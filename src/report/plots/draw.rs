@@ -1,7 +1,7 @@
 //! Drawing the two kinds of panel: lines per method across regimes, and a scatter of forgetting
 //! against U with its least-squares line.
 
-use super::{color, err, tidy, with_legend, Figure, Mark, FONT};
+use super::{color, err, tidy, titled, with_legend, Figure, Mark, FONT};
 use crate::run::MethodKind;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -41,9 +41,8 @@ impl Figure for Lines {
             .iter()
             .map(|(m, _)| (m.name().to_string(), color(*m), Mark::Line))
             .collect();
-        let area = with_legend(area, &entries)?;
+        let area = with_legend(&titled(area, &p.title)?, &entries)?;
         let mut chart = ChartBuilder::on(&area)
-            .caption(&p.title, (FONT, 20))
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(65)
@@ -175,9 +174,8 @@ impl Figure for Scatter {
                 entries.push((part.to_string(), BLACK, mark));
             }
         }
-        let area = with_legend(area, &entries)?;
+        let area = with_legend(&titled(area, &p.title)?, &entries)?;
         let mut chart = ChartBuilder::on(&area)
-            .caption(&p.title, (FONT, 20))
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(65)

@@ -110,13 +110,39 @@ enum Mark {
 const LEGEND_W: u32 = 165;
 
 /// The panel split into the chart and, right of it, the legend strip with `entries` drawn in it.
+/// Draws `title` centred across the top of a panel, in the largest size from 20 down to 11 px
+/// that fits its width (a long setup label at 20 px was cut at both ends), and returns the area
+/// below it.
+fn titled<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> std::result::Result<DrawingArea<DB, Shift>, String> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let width = area.dim_in_pixel().0.saturating_sub(16);
+    let style = |size: f64| {
+        TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Center, VPos::Top))
+    };
+    let mut size = 20.0;
+    while size > 11.0 && area.estimate_text_size(title, &style(size)).map_err(err)?.0 > width {
+        size -= 1.0;
+    }
+    let style = style(size);
+    let centre = area.dim_in_pixel().0 as i32 / 2;
+    area.draw(&Text::new(title.to_string(), (centre, 8), style))
+        .map_err(err)?;
+    Ok(area.split_vertically(TITLE_H).1)
+}
+
+/// Pixels above a panel's chart for its title.
+const TITLE_H: u32 = 34;
+
 fn with_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, RGBColor, Mark)],
 ) -> std::result::Result<DrawingArea<DB, Shift>, String> {
     let (chart, strip) = area.split_horizontally(area.dim_in_pixel().0 - LEGEND_W);
     for (i, (label, c, mark)) in entries.iter().enumerate() {
-        let y = 60 + 22 * i as i32;
+        let y = 26 + 22 * i as i32;
         match mark {
             Mark::Line => strip
                 .draw(&PathElement::new(vec![(4, y), (28, y)], c.stroke_width(3)))
