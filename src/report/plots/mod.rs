@@ -109,7 +109,6 @@ enum Mark {
 /// Width of the strip right of each panel that holds its legend.
 const LEGEND_W: u32 = 165;
 
-/// The panel split into the chart and, right of it, the legend strip with `entries` drawn in it.
 /// Draws `title` centred across the top of a panel, in the largest size from 20 down to 11 px
 /// that fits its width (a long setup label at 20 px was cut at both ends), and returns the area
 /// below it.
@@ -136,6 +135,7 @@ fn titled<DB: DrawingBackend>(
 /// Pixels above a panel's chart for its title.
 const TITLE_H: u32 = 34;
 
+/// The panel split into the chart and, right of it, the legend strip with `entries` drawn in it.
 fn with_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[(String, RGBColor, Mark)],
