@@ -145,7 +145,7 @@ impl Labels {
     /// Labels for `configs` (every run and failure of the directory).
     pub fn new(configs: &[&RunConfig]) -> Labels {
         let setups: Vec<BTreeMap<String, String>> =
-            configs.iter().map(|c| setup_fields(c)).collect();
+            configs.iter().map(|c| setup_key_fields(c)).collect();
         // a field splits setups only if it varies within one dataset: one that is fixed per
         // dataset (the preset, CIFAR-100's 5 epochs) describes the dataset, not a setup
         let mut per_dataset: BTreeMap<DatasetId, Vec<BTreeMap<String, String>>> = BTreeMap::new();
@@ -167,7 +167,11 @@ impl Labels {
             varying_method,
             ..Labels::default()
         };
-        labels.common = common_fields(&per_dataset, &labels.varying_setup);
+        let mut raw: BTreeMap<DatasetId, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+        for c in configs {
+            raw.entry(c.dataset).or_default().push(setup_fields(c));
+        }
+        labels.common = common_fields(&raw, &labels.varying_setup);
         let names: BTreeSet<String> = configs.iter().map(|c| labels.setup_label(c)).collect();
         labels.setups = names.into_iter().collect();
         // primary variant per (setup, kind): protocol defaults, else the most runs, else the first label
@@ -221,7 +225,7 @@ impl Labels {
     }
 
     fn setup_label(&self, c: &RunConfig) -> String {
-        join(&setup_fields(c), &self.varying_setup)
+        join(&setup_key_fields(c), &self.varying_setup)
     }
 
     fn setup_index(&self, c: &RunConfig) -> usize {
@@ -273,10 +277,11 @@ fn common_fields(
         .collect()
 }
 
-/// `key=value` of the keys in `keys`, comma-separated.
+/// `key=value` of the keys in `keys` that `fields` has, comma-separated (a config without the
+/// field, such as the width of a preset that has none, names nothing).
 fn join(fields: &BTreeMap<String, String>, keys: &BTreeSet<String>) -> String {
     keys.iter()
-        .map(|k| format!("{k}={}", fields.get(k).map_or("none", String::as_str)))
+        .filter_map(|k| Some(format!("{k}={}", fields.get(k)?)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -293,6 +298,25 @@ fn varying(maps: &[BTreeMap<String, String>]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The value of `train.preset` in setup labels for a run on its dataset's default network
+/// (`small` for the MNIST family, `cifar` for CIFAR-100, at its own width).
+pub const DEFAULT_PRESET: &str = "default";
+
+/// [`setup_fields`] as the setups are told apart: a run on its dataset's default network has
+/// `train.preset` [`DEFAULT_PRESET`], so that the grayscale sets on `small` and CIFAR-100 on
+/// `cifar` stay one setup (the study's comparison across datasets) when a directory also holds
+/// runs on another network.
+fn setup_key_fields(c: &RunConfig) -> BTreeMap<String, String> {
+    let mut out = setup_fields(c);
+    let default = RunConfig::defaults(c.dataset, c.train.regime.clone()).train;
+    if c.train.preset == default.preset && c.train.width == default.width {
+        out.insert("train.preset".into(), DEFAULT_PRESET.into());
+    }
+    out
+}
+
+/// Every field of a config but those of the report's other axes (dataset, method, order,
+/// regime, seed) and those that change no number (threads, prefix cache, data directory).
 fn setup_fields(c: &RunConfig) -> BTreeMap<String, String> {
     let mut v = serde_json::to_value(c).expect("a RunConfig serialises");
     if let Some(o) = v.as_object_mut() {

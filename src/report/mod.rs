@@ -26,6 +26,8 @@ pub mod keys;
 pub mod load;
 mod markdown;
 mod plots;
+#[cfg(test)]
+mod setup_tests;
 pub mod stats;
 #[cfg(test)]
 mod tests;

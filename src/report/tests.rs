@@ -17,7 +17,7 @@ fn close(a: f64, b: f64, tol: f64) {
 }
 
 /// One synthetic run: ACC `acc`, forgetting `f`, drift U = `u`, 5 tasks, seed 0.
-fn run(
+pub(super) fn run(
     ds: DatasetId,
     regime: &str,
     m: MethodKind,
@@ -33,7 +33,7 @@ fn run(
     )
 }
 
-fn report(runs: Vec<RunResult>) -> Report {
+pub(super) fn report(runs: Vec<RunResult>) -> Report {
     Report::build(Loaded {
         runs: runs
             .into_iter()
@@ -104,7 +104,11 @@ fn natural_order_of_strength_labels() {
 
 /// Runs of three methods in R1 and R5 on one dataset, over `orders` orders, with the given ACC
 /// per (regime, method).
-fn grid(ds: DatasetId, orders: u64, acc: &dyn Fn(&str, MethodKind) -> f64) -> Vec<RunResult> {
+pub(super) fn grid(
+    ds: DatasetId,
+    orders: u64,
+    acc: &dyn Fn(&str, MethodKind) -> f64,
+) -> Vec<RunResult> {
     let mut out = Vec::new();
     for o in 0..orders {
         for reg in ["R1", "R5"] {

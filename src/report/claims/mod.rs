@@ -145,7 +145,31 @@ pub fn study_name(depth: u8) -> &'static str {
     ["head-only", "shallow", "mid-depth", "deep", "full network"][usize::from(depth) - 1]
 }
 
+/// Every claim on every scope that can hold it. A claim about a dataset is listed in the setups
+/// that ran that dataset; one about a dataset that no setup ran is listed once, in the setup with
+/// the most runs, as not testable (so that the table says what is missing without repeating it
+/// for every setup). The grayscale claim likewise appears in the setups that hold CIFAR-100 and a
+/// grayscale set, else once in the setup with the most runs.
 pub fn claims(x: &Inputs) -> Vec<ClaimRow> {
+    let datasets = |setup: usize| -> BTreeSet<DatasetId> {
+        x.cells
+            .iter()
+            .filter(|c| c.key.scope.setup == setup)
+            .filter_map(|c| match c.key.scope.pool {
+                Pool::Dataset(d) => Some(d),
+                Pool::All => None,
+            })
+            .collect()
+    };
+    let ran: Vec<BTreeSet<DatasetId>> = (0..x.setups).map(datasets).collect();
+    let runs_in = |setup: usize| -> usize {
+        x.cells
+            .iter()
+            .filter(|c| c.key.scope.setup == setup && c.key.scope.pool != Pool::All)
+            .map(|c| c.n)
+            .sum()
+    };
+    let main = (0..x.setups).max_by_key(|&s| (runs_in(s), std::cmp::Reverse(s)));
     let mut out = Vec::new();
     for setup in 0..x.setups {
         let scopes: BTreeSet<Scope> = x
@@ -155,11 +179,14 @@ pub fn claims(x: &Inputs) -> Vec<ClaimRow> {
             .filter(|s| s.setup == setup)
             .collect();
         let ds = |p: Pool| Scope { setup, pool: p };
+        let listed = |d: DatasetId| {
+            ran[setup].contains(&d) || (main == Some(setup) && !ran.iter().any(|r| r.contains(&d)))
+        };
         for &scope in &scopes {
             out.push(ranking_changes(x, scope));
         }
         for (d, name, method, level, sets) in HEADLINE {
-            for &set in sets {
+            for &set in sets.iter().filter(|&&s| listed(s)) {
                 out.push(best_method(
                     x,
                     ds(Pool::Dataset(set)),
@@ -182,7 +209,11 @@ pub fn claims(x: &Inputs) -> Vec<ClaimRow> {
             out.push(r_level(x, scope, 1, 0.3));
             out.push(r_level(x, scope, 5, 0.7));
         }
-        out.push(grayscale(x, setup));
+        let both = ran[setup].contains(&DatasetId::Cifar100)
+            && GRAYSCALE.iter().any(|g| ran[setup].contains(g));
+        if both || main == Some(setup) {
+            out.push(grayscale(x, setup));
+        }
     }
     out
 }

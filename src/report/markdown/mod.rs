@@ -136,6 +136,15 @@ fn inputs(o: &mut String, r: &Report) {
             "The directory holds {} setups; each scope names its setup in brackets.\n",
             r.labels.setups.len()
         );
+        let default = format!("train.preset={}", super::keys::DEFAULT_PRESET);
+        if r.labels.setups.iter().any(|s| s.contains(&default)) {
+            let _ = writeln!(
+                o,
+                "`{default}` is each dataset's own network (`small` for the MNIST family, \
+                 `cifar` for CIFAR-100): one setup, so that the claims compare datasets on \
+                 the networks the protocol gives them.\n"
+            );
+        }
     }
     if !r.labels.common.is_empty() {
         let common: Vec<String> = r

@@ -1,0 +1,101 @@
+//! Tests of setups across datasets: each dataset's default network is one setup (so the claims
+//! can compare the grayscale sets with CIFAR-100), another network is a setup of its own, and a
+//! claim about a dataset is listed only where that dataset could have been run.
+
+use super::claims::Verdict;
+use super::keys::Pool;
+use super::tests::{grid, report};
+use super::Report;
+use crate::data::DatasetId::{Cifar100, FashionMnist, Kmnist, Mnist, Qmnist};
+use crate::nn::Preset;
+use crate::run::RunResult;
+
+/// `runs` on `Preset::Resnet18` at width 20.
+fn on_resnet18(mut runs: Vec<RunResult>) -> Vec<RunResult> {
+    for r in &mut runs {
+        r.config.train.preset = Preset::Resnet18;
+        r.config.train.width = Some(20);
+    }
+    runs
+}
+
+/// The claims whose text starts with `claim`, as (scope name, verdict).
+fn rows(r: &Report, claim: &str) -> Vec<(String, Verdict)> {
+    r.claims
+        .iter()
+        .filter(|c| c.claim.starts_with(claim))
+        .map(|c| (r.scope_name(c.scope), c.verdict))
+        .collect()
+}
+
+#[test]
+fn default_networks_are_one_setup_beside_another_network() {
+    let gray = |reg: &str, _| if reg == "R1" { 0.90 } else { 0.88 };
+    let cifar = |reg: &str, _| if reg == "R1" { 0.60 } else { 0.40 };
+    let mut runs = grid(Mnist, 2, &gray);
+    runs.extend(grid(FashionMnist, 2, &gray));
+    runs.extend(grid(Cifar100, 2, &cifar));
+    runs.extend(on_resnet18(grid(Cifar100, 1, &cifar)));
+    let r = report(runs);
+    assert_eq!(
+        r.labels.setups,
+        vec![
+            "train.preset=default".to_string(),
+            "train.preset=resnet18, train.width=20".to_string()
+        ]
+    );
+    // the grayscale sets and CIFAR-100 on their own networks are judged together
+    assert_eq!(
+        rows(&r, "grayscale sets are less depth-sensitive"),
+        vec![(
+            "pooled [train.preset=default]".to_string(),
+            Verdict::Confirmed
+        )]
+    );
+    // the resnet18 setup lists no claim about a dataset it did not run
+    let other: Vec<&str> = r
+        .claims
+        .iter()
+        .filter(|c| c.scope.setup == 1)
+        .filter_map(|c| match c.scope.pool {
+            Pool::Dataset(d) => Some(d.name()),
+            Pool::All => None,
+        })
+        .collect();
+    assert!(!other.is_empty());
+    assert!(other.iter().all(|&d| d == "cifar100"), "{other:?}");
+    // datasets that nothing ran appear once, as not testable, in the setup with the most runs
+    let head_only = rows(&r, "head-only (R1): best method");
+    for d in [Kmnist, Qmnist] {
+        let name = format!("{} [train.preset=default]", d.name());
+        let hits: Vec<_> = head_only
+            .iter()
+            .filter(|(s, _)| s.contains(d.name()))
+            .collect();
+        assert_eq!(hits, vec![&(name, Verdict::NotTestable)]);
+    }
+    // the inputs section still names each dataset's network
+    let md = super::markdown::render(&r, &[]);
+    assert!(
+        md.contains("`train.preset=default` is each dataset's own network"),
+        "{md}"
+    );
+}
+
+#[test]
+fn one_network_per_dataset_is_one_setup_with_plain_labels() {
+    let acc = |_: &str, _| 0.8;
+    let mut runs = grid(Mnist, 2, &acc);
+    runs.extend(grid(Cifar100, 2, &acc));
+    let r = report(runs);
+    assert_eq!(r.labels.setups, vec![String::new()]);
+    let preset = r.labels.common.iter().find(|(k, _)| k == "train.preset");
+    assert_eq!(
+        preset.map(|(_, v)| v.as_str()),
+        Some("mnist=small / cifar100=cifar")
+    );
+    assert_eq!(
+        r.scope_name(r.claims[0].scope),
+        r.claims[0].scope.pool.name()
+    );
+}
