@@ -1,10 +1,11 @@
-//! Tests of setups across datasets: each dataset's default network is one setup (so the claims
-//! can compare the grayscale sets with CIFAR-100), another network is a setup of its own, and a
-//! claim about a dataset is listed only where that dataset could have been run.
+//! Tests across datasets: the verdicts of "grayscale sets are less depth-sensitive than
+//! CIFAR-100", and setups: each dataset's default network is one setup (so that claim can compare
+//! the grayscale sets with CIFAR-100), another network is a setup of its own, and a claim about a
+//! dataset is listed only where that dataset could have been run.
 
 use super::claims::Verdict;
 use super::keys::Pool;
-use super::tests::{grid, report};
+use super::tests::{claim, close, grid, report};
 use super::Report;
 use crate::data::DatasetId::{Cifar100, FashionMnist, Kmnist, Mnist, Qmnist};
 use crate::nn::Preset;
@@ -97,5 +98,34 @@ fn one_network_per_dataset_is_one_setup_with_plain_labels() {
     assert_eq!(
         r.scope_name(r.claims[0].scope),
         r.claims[0].scope.pool.name()
+    );
+}
+
+#[test]
+fn grayscale_against_cifar_verdicts() {
+    // grayscale moves 2 points from R1 to R5, CIFAR-100 loses 20
+    let gray = |reg: &str, _| if reg == "R1" { 0.90 } else { 0.88 };
+    let cifar = |reg: &str, _| if reg == "R1" { 0.60 } else { 0.40 };
+    let mut runs = grid(Mnist, 2, &gray);
+    runs.extend(grid(FashionMnist, 2, &gray));
+    runs.extend(grid(Cifar100, 2, &cifar));
+    let r = report(runs.clone());
+    let c = claim(&r, "grayscale sets are less depth-sensitive", Pool::All);
+    assert_eq!(c.verdict, Verdict::Confirmed, "{c:?}");
+    assert_eq!(c.runs, 36);
+    let d = r.depth.iter().find(|d| d.dataset == Cifar100).unwrap();
+    close(d.delta.unwrap().mean, -0.20, 1e-12);
+    // a grayscale set as sensitive as CIFAR-100: contradicted
+    let steep = |reg: &str, _| if reg == "R1" { 0.90 } else { 0.65 };
+    runs.extend(grid(Kmnist, 2, &steep));
+    let r = report(runs);
+    let c = claim(&r, "grayscale sets are less depth-sensitive", Pool::All);
+    assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
+    assert!(c.why.contains("kmnist"), "{}", c.why);
+    // without CIFAR-100: not testable
+    let r = report(grid(Mnist, 2, &gray));
+    assert_eq!(
+        claim(&r, "grayscale sets are less depth-sensitive", Pool::All).verdict,
+        Verdict::NotTestable
     );
 }

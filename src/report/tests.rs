@@ -7,12 +7,12 @@ use super::keys::{natural_cmp, Pool};
 use super::load::{load_dir, Loaded, LoadedRun};
 use super::stats::{summarize, t_975};
 use super::{ClaimRow, Report};
-use crate::data::DatasetId::{self, Cifar100, FashionMnist, Mnist};
+use crate::data::DatasetId::{self, Mnist};
 use crate::methods::EwcConfig;
 use crate::run::{MethodConfig, MethodKind, RunResult};
 use MethodKind::{Ewc, Gem, Lwf};
 
-fn close(a: f64, b: f64, tol: f64) {
+pub(super) fn close(a: f64, b: f64, tol: f64) {
     assert!((a - b).abs() <= tol, "{a} != {b} (tol {tol})");
 }
 
@@ -48,7 +48,7 @@ pub(super) fn report(runs: Vec<RunResult>) -> Report {
 }
 
 /// The claim row whose text starts with `claim` on `pool` (the only setup).
-fn claim<'a>(r: &'a Report, claim: &str, pool: Pool) -> &'a ClaimRow {
+pub(super) fn claim<'a>(r: &'a Report, claim: &str, pool: Pool) -> &'a ClaimRow {
     r.claims
         .iter()
         .find(|c| c.claim.starts_with(claim) && c.scope.pool == pool)
@@ -285,35 +285,6 @@ fn correlation_rises_verdicts() {
     let c = claim(&r, "forgetting correlates with U", Pool::Dataset(Mnist));
     assert_eq!(c.verdict, Verdict::NotTestable);
     assert!(c.why.contains("undefined"), "{}", c.why);
-}
-
-#[test]
-fn grayscale_against_cifar_verdicts() {
-    // grayscale moves 2 points from R1 to R5, CIFAR-100 loses 20
-    let gray = |reg: &str, _| if reg == "R1" { 0.90 } else { 0.88 };
-    let cifar = |reg: &str, _| if reg == "R1" { 0.60 } else { 0.40 };
-    let mut runs = grid(Mnist, 2, &gray);
-    runs.extend(grid(FashionMnist, 2, &gray));
-    runs.extend(grid(Cifar100, 2, &cifar));
-    let r = report(runs.clone());
-    let c = claim(&r, "grayscale sets are less depth-sensitive", Pool::All);
-    assert_eq!(c.verdict, Verdict::Confirmed, "{c:?}");
-    assert_eq!(c.runs, 36);
-    let d = r.depth.iter().find(|d| d.dataset == Cifar100).unwrap();
-    close(d.delta.unwrap().mean, -0.20, 1e-12);
-    // a grayscale set as sensitive as CIFAR-100: contradicted
-    let steep = |reg: &str, _| if reg == "R1" { 0.90 } else { 0.65 };
-    runs.extend(grid(DatasetId::Kmnist, 2, &steep));
-    let r = report(runs);
-    let c = claim(&r, "grayscale sets are less depth-sensitive", Pool::All);
-    assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
-    assert!(c.why.contains("kmnist"), "{}", c.why);
-    // without CIFAR-100: not testable
-    let r = report(grid(Mnist, 2, &gray));
-    assert_eq!(
-        claim(&r, "grayscale sets are less depth-sensitive", Pool::All).verdict,
-        Verdict::NotTestable
-    );
 }
 
 #[test]
