@@ -155,11 +155,27 @@ fn best_method_verdicts() {
     let c = claim(&r, "head-only (R1): best method", Pool::Dataset(Mnist));
     assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
     assert!(c.measured.contains("rank 2 of 3"), "{}", c.measured);
-    // one order: never confirmed
-    let r = report(grid(Mnist, 1, &lwf_best));
-    let c = claim(&r, "head-only (R1): best method", Pool::Dataset(Mnist));
-    assert_eq!(c.verdict, Verdict::NotTestable, "{c:?}");
-    assert!(c.why.contains("1 order x seed pair"), "{}", c.why);
+    // one order: never confirmed, and a second order that diverged is named, not counted
+    let runs = grid(Mnist, 1, &lwf_best);
+    let mut loaded = report(runs.clone()).loaded;
+    loaded.failures.push(super::load::LoadedFailure {
+        path: "failed.json".into(),
+        config: fixtures::config(Mnist, "R1", Ewc, 1, 0),
+        diverged: true,
+        message: "training diverged: loss NaN at task 3".into(),
+    });
+    for r in [report(runs), Report::build(loaded)] {
+        let c = claim(&r, "head-only (R1): best method", Pool::Dataset(Mnist));
+        assert_eq!(c.verdict, Verdict::NotTestable, "{c:?}");
+        assert!(c.why.contains("1 order x seed pair"), "{}", c.why);
+        let diverged = r.failures.len();
+        assert_eq!(
+            c.why.contains("(1 more diverged)"),
+            diverged == 1,
+            "{}",
+            c.why
+        );
+    }
 }
 
 #[test]

@@ -243,13 +243,22 @@ fn cl_cells<'a>(x: &'a Inputs, scope: Scope, regime: &RegimeKey) -> Vec<&'a Cell
         .collect()
 }
 
-/// `Err(why)` when a cell has fewer than [`MIN_REPLICATES`] (order, seed) pairs.
+/// `Err(why)` when a cell has fewer than [`MIN_REPLICATES`] (order, seed) pairs, naming the runs
+/// it excludes (diverged or failed) when it has any.
 fn enough(cells: &[&Cell]) -> Result<(), String> {
     match cells.iter().find(|c| c.replicates < MIN_REPLICATES) {
-        Some(c) => Err(format!(
-            "{} {} has {} order x seed pair(s); at least {MIN_REPLICATES} needed",
-            c.key.regime.name, c.key.variant.label, c.replicates
-        )),
+        Some(c) => {
+            let excluded = match (c.diverged, c.failed) {
+                (0, 0) => String::new(),
+                (d, 0) => format!(" ({d} more diverged)"),
+                (0, f) => format!(" ({f} more failed)"),
+                (d, f) => format!(" ({d} more diverged, {f} failed)"),
+            };
+            Err(format!(
+                "{} {} has {} order x seed pair(s){excluded}; at least {MIN_REPLICATES} needed",
+                c.key.regime.name, c.key.variant.label, c.replicates
+            ))
+        }
         None => Ok(()),
     }
 }
