@@ -144,8 +144,12 @@ pub struct Labels {
 impl Labels {
     /// Labels for `configs` (every run and failure of the directory).
     pub fn new(configs: &[&RunConfig]) -> Labels {
-        let setups: Vec<BTreeMap<String, String>> =
-            configs.iter().map(|c| setup_key_fields(c)).collect();
+        let raw: Vec<BTreeMap<String, String>> = configs.iter().map(|c| setup_fields(c)).collect();
+        let setups: Vec<BTreeMap<String, String>> = configs
+            .iter()
+            .zip(&raw)
+            .map(|(c, f)| with_default_preset(c, f.clone()))
+            .collect();
         // a field splits setups only if it varies within one dataset: one that is fixed per
         // dataset (the preset, CIFAR-100's 5 epochs) describes the dataset, not a setup
         let mut per_dataset: BTreeMap<DatasetId, Vec<BTreeMap<String, String>>> = BTreeMap::new();
@@ -167,11 +171,12 @@ impl Labels {
             varying_method,
             ..Labels::default()
         };
-        let mut raw: BTreeMap<DatasetId, Vec<BTreeMap<String, String>>> = BTreeMap::new();
-        for c in configs {
-            raw.entry(c.dataset).or_default().push(setup_fields(c));
+        let mut raw_per_dataset: BTreeMap<DatasetId, Vec<BTreeMap<String, String>>> =
+            BTreeMap::new();
+        for (c, f) in configs.iter().zip(raw) {
+            raw_per_dataset.entry(c.dataset).or_default().push(f);
         }
-        labels.common = common_fields(&raw, &labels.varying_setup);
+        labels.common = common_fields(&raw_per_dataset, &labels.varying_setup);
         let names: BTreeSet<String> = configs.iter().map(|c| labels.setup_label(c)).collect();
         labels.setups = names.into_iter().collect();
         // primary variant per (setup, kind): protocol defaults, else the most runs, else the first label
@@ -225,7 +230,10 @@ impl Labels {
     }
 
     fn setup_label(&self, c: &RunConfig) -> String {
-        join(&setup_key_fields(c), &self.varying_setup)
+        join(
+            &with_default_preset(c, setup_fields(c)),
+            &self.varying_setup,
+        )
     }
 
     fn setup_index(&self, c: &RunConfig) -> usize {
@@ -302,12 +310,14 @@ fn varying(maps: &[BTreeMap<String, String>]) -> BTreeSet<String> {
 /// (`small` for the MNIST family, `cifar` for CIFAR-100, at its own width).
 pub const DEFAULT_PRESET: &str = "default";
 
-/// [`setup_fields`] as the setups are told apart: a run on its dataset's default network has
-/// `train.preset` [`DEFAULT_PRESET`], so that the grayscale sets on `small` and CIFAR-100 on
-/// `cifar` stay one setup (the study's comparison across datasets) when a directory also holds
-/// runs on another network.
-fn setup_key_fields(c: &RunConfig) -> BTreeMap<String, String> {
-    let mut out = setup_fields(c);
+/// `fields` ([`setup_fields`] of `c`) as the setups are told apart: a run on its dataset's
+/// default network has `train.preset` [`DEFAULT_PRESET`], so that the grayscale sets on `small`
+/// and CIFAR-100 on `cifar` stay one setup (the study's comparison across datasets) when a
+/// directory also holds runs on another network.
+fn with_default_preset(
+    c: &RunConfig,
+    mut out: BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
     let default = RunConfig::defaults(c.dataset, c.train.regime.clone()).train;
     if c.train.preset == default.preset && c.train.width == default.width {
         out.insert("train.preset".into(), DEFAULT_PRESET.into());

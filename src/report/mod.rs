@@ -36,7 +36,7 @@ pub use claims::{ClaimRow, Verdict};
 pub use load::{load_dir, Loaded};
 
 use crate::error::{Error, Result};
-use keys::{Labels, Pool, Scope, Tag};
+use keys::{Labels, Scope, Tag};
 use stats::{Cell, Point};
 use std::path::{Path, PathBuf};
 
@@ -119,16 +119,7 @@ impl Report {
 
     /// The datasets of one setup, in dataset order.
     pub fn datasets(&self, setup: usize) -> Vec<crate::data::DatasetId> {
-        let mut ds: Vec<_> = self
-            .cells
-            .iter()
-            .filter_map(|c| match c.key.scope.pool {
-                Pool::Dataset(d) if c.key.scope.setup == setup => Some(d),
-                _ => None,
-            })
-            .collect();
-        ds.dedup();
-        ds
+        stats::datasets(&self.cells, setup).into_iter().collect()
     }
 
     /// Writes `report.md`, the CSV tables and the plots into `out` (created if missing); returns

@@ -182,6 +182,17 @@ pub fn keys_of(t: &Tag) -> [CellKey; 2] {
     [key(Pool::Dataset(t.dataset)), key(Pool::All)]
 }
 
+/// The datasets that have cells in `setup`, in dataset order.
+pub fn datasets(cells: &[Cell], setup: usize) -> BTreeSet<crate::data::DatasetId> {
+    cells
+        .iter()
+        .filter_map(|c| match c.key.scope.pool {
+            Pool::Dataset(d) if c.key.scope.setup == setup => Some(d),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every cell: finished runs from `points`, exclusions from `failures` (tag, diverged).
 pub fn cells(points: &[Point], failures: &[(Tag, bool)]) -> Vec<Cell> {
     let mut members: BTreeMap<CellKey, (Vec<usize>, usize, usize)> = BTreeMap::new();

@@ -17,7 +17,7 @@ pub(super) fn close(a: f64, b: f64, tol: f64) {
 }
 
 /// One synthetic run: ACC `acc`, forgetting `f`, drift U = `u`, 5 tasks, seed 0.
-pub(super) fn run(
+fn run(
     ds: DatasetId,
     regime: &str,
     m: MethodKind,

@@ -151,17 +151,9 @@ pub fn study_name(depth: u8) -> &'static str {
 /// for every setup). The grayscale claim likewise appears in the setups that hold CIFAR-100 and a
 /// grayscale set, else once in the setup with the most runs.
 pub fn claims(x: &Inputs) -> Vec<ClaimRow> {
-    let datasets = |setup: usize| -> BTreeSet<DatasetId> {
-        x.cells
-            .iter()
-            .filter(|c| c.key.scope.setup == setup)
-            .filter_map(|c| match c.key.scope.pool {
-                Pool::Dataset(d) => Some(d),
-                Pool::All => None,
-            })
-            .collect()
-    };
-    let ran: Vec<BTreeSet<DatasetId>> = (0..x.setups).map(datasets).collect();
+    let ran: Vec<BTreeSet<DatasetId>> = (0..x.setups)
+        .map(|s| super::stats::datasets(x.cells, s))
+        .collect();
     let runs_in = |setup: usize| -> usize {
         x.cells
             .iter()
