@@ -6,7 +6,7 @@
  * halves (Zen 4) the same. A measurement aid, not built by cargo:
  *
  *     cc -O3 -mavx2 -mfma benches/clock_peak.c -o /tmp/clock_peak && /tmp/clock_peak
- *     cc -O3 -mavx512f benches/clock_peak.c -o /tmp/clock_peak_zmm && /tmp/clock_peak_zmm
+ *     cc -O3 -mfma -mavx512f benches/clock_peak.c -o /tmp/clock_peak_zmm && /tmp/clock_peak_zmm
  */
 #include <immintrin.h>
 #include <stdio.h>
