@@ -6,7 +6,7 @@ mod support;
 
 use regimebench::data::DatasetId;
 use regimebench::regime::Regime;
-use regimebench::run::{MethodKind, RunResult};
+use regimebench::run::{self, MethodKind, RunResult};
 use regimebench::sweep::{self, store, Failure, Grid};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -67,6 +67,50 @@ fn a_finished_sweep_run_again_skips_every_run_and_writes_nothing() {
     let out = sweep::run(&again.todo, dir.path(), 2, &nothing).unwrap();
     assert_eq!(out.ran, 0);
     assert_eq!(listing(dir.path()), before);
+}
+
+/// A result's JSON without what depends on the machine's timing: its times and whether task 1's
+/// steps were copied from another run (whichever reached them first trained them).
+fn without_times(r: &RunResult) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    let o = v.as_object_mut().unwrap();
+    for field in [
+        "wall_seconds",
+        "train_seconds_per_task",
+        "first_task_copied",
+    ] {
+        o.remove(field);
+    }
+    v
+}
+
+#[test]
+fn a_sweep_shares_task_1_and_gets_the_bits_of_runs_made_alone() {
+    if shared_data().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut grid = small_grid();
+    grid.methods.push(MethodKind::Si.defaults());
+    let points = grid.expand().unwrap();
+    let out = sweep::run(&points, dir.path(), 2, &nothing).unwrap();
+    assert_eq!((out.ran, out.failed.len()), (12, 0));
+    let mut copied = 0;
+    for p in &points {
+        let text = std::fs::read_to_string(store::result_path(dir.path(), &p.key.hash)).unwrap();
+        let swept: RunResult = serde_json::from_str(&text).unwrap();
+        copied += usize::from(swept.first_task_copied);
+        let si = p.config.method.kind() == MethodKind::Si;
+        assert!(!(si && swept.first_task_copied), "SI trains its own task 1");
+        let alone = run::execute(&p.config, &mut |_, _, _, _| {}).unwrap();
+        assert!(!alone.first_task_copied);
+        let (swept, alone) = (without_times(&swept), without_times(&alone));
+        for (field, value) in swept.as_object().unwrap() {
+            assert_eq!(value, &alone[field], "{}: {field}", p.config.label());
+        }
+    }
+    // Per order, naive and EWC in R1 and R5 share one task 1: one trains it, three copy it.
+    assert_eq!(copied, 2 * 3);
 }
 
 #[test]

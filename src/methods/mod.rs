@@ -63,6 +63,8 @@ pub struct TaskData<'a> {
     /// The lowest group the regime trains in later tasks: below it the network is a frozen
     /// prefix from then on (GEM keeps its memories' features at this group's input).
     pub later_from: Group,
+    /// The SGD steps the task took.
+    pub steps: usize,
 }
 
 /// One training step's graph, for a method's extra loss: the tape holding the forward pass, the

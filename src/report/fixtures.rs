@@ -98,6 +98,7 @@ pub fn run_result(cfg: RunConfig, accuracy: Vec<Vec<f64>>, snapshots: &[Vec<f32>
         update_norms_by_group: metrics::update_norms_groups(snapshots, &groups),
         steps_per_task: vec![1; tasks],
         train_seconds_per_task: vec![0.0; tasks],
+        first_task_copied: false,
         wall_seconds: 0.0,
         method_report: serde_json::Value::Null,
         warnings: Vec::new(),

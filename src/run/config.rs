@@ -97,6 +97,13 @@ impl MethodConfig {
         }
     }
 
+    /// Whether the method's hooks change nothing before its first task ends, so that it trains
+    /// task 1 as plain SGD, bit for bit as naive does: true for naive, EWC (no anchor yet), LwF
+    /// (no old model) and GEM (no memory); false for SI, whose ω sums over task 1's steps.
+    pub fn plain_first_task(&self) -> bool {
+        !matches!(self, MethodConfig::Si(_))
+    }
+
     /// The method's state for one run: `eta` is the SGD learning rate (the proximal penalty
     /// step's), `seed` the run's seed.
     pub fn build(&self, eta: f32, seed: u64) -> Box<dyn Method> {

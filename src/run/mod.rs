@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::heads::Heads;
 use crate::nn::Cnn;
 use crate::params::ParamStore;
-use crate::train::{self, TaskSource};
+use crate::train::{self, FirstTask, TaskSource};
 use std::time::Instant;
 
 /// Checks the config, loads the data, trains, and computes every metric. `progress` sees (task,
@@ -41,6 +41,19 @@ pub fn execute_on(
     ds: &Dataset,
     progress: train::Progress,
     started: Instant,
+) -> Result<RunResult> {
+    execute_sharing(cfg, ds, progress, started, None)
+}
+
+/// [`execute_on`], with task 1's steps shared through `first` (see [`FirstTask`]) when the
+/// method trains task 1 as plain SGD ([`MethodConfig::plain_first_task`]) and the regime starts
+/// with task 2. The caller hands one `first` to runs whose [`first_task_key`] is equal.
+pub fn execute_sharing(
+    cfg: &RunConfig,
+    ds: &Dataset,
+    progress: train::Progress,
+    started: Instant,
+    first: Option<&FirstTask>,
 ) -> Result<RunResult> {
     cfg.validate()?;
     check_dataset(cfg, ds)?;
@@ -77,14 +90,11 @@ pub fn execute_on(
         })?;
     let trained = pool
         .install(|| {
-            train::train(
-                &cfg.train,
-                &net,
-                &mut params,
-                &src,
-                method.as_mut(),
-                progress,
-            )
+            let (t, n, m) = (&cfg.train, &net, method.as_mut());
+            match first.filter(|_| shares_first_task(cfg)) {
+                Some(first) => train::train_sharing(t, n, &mut params, &src, m, progress, first),
+                None => train::train(t, n, &mut params, &src, m, progress),
+            }
         })
         .map_err(in_run)?;
     let mut result = RunResult::new(
@@ -99,6 +109,23 @@ pub fn execute_on(
     result.method_report = method.report();
     result.warnings = method.warnings();
     Ok(result)
+}
+
+/// Whether `cfg`'s task-1 steps are those of every run with its [`first_task_key`]: its method
+/// trains task 1 as plain SGD, over the whole network.
+pub fn shares_first_task(cfg: &RunConfig) -> bool {
+    cfg.method.plain_first_task() && !cfg.train.regime_from_first_task
+}
+
+/// What task 1's steps depend on, for a run that [`shares_first_task`]: the config with the
+/// method and the regime set aside (task 1 trains the whole network as plain SGD whatever they
+/// are), as JSON. Where the data is read from is not in it; a sweep keys by that too.
+pub fn first_task_key(cfg: &RunConfig) -> String {
+    let mut c = cfg.clone();
+    c.method = MethodConfig::Naive;
+    c.train.regime = crate::regime::Regime::full();
+    c.threads = 1;
+    serde_json::to_string(&c).expect("a config serializes")
 }
 
 /// The dataset is the one configured, loaded the way the config says.

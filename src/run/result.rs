@@ -56,6 +56,10 @@ pub struct RunResult {
     pub update_norms_by_group: GroupNorms,
     pub steps_per_task: Vec<usize>,
     pub train_seconds_per_task: Vec<f64>,
+    /// Task 1's steps were copied from another run of the sweep that took the same ones, bit for
+    /// bit (`train::FirstTask`): `train_seconds_per_task[0]` holds no steps then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_task_copied: bool,
     pub wall_seconds: f64,
     /// What the method recorded: its constants and per-task values (EWC's step factor and Fisher
     /// size, SI's step factor and negative Omega count); null for naive.
@@ -110,6 +114,7 @@ impl RunResult {
             update_norms_by_group: metrics::update_norms_groups(&t.theta_star, &groups),
             steps_per_task: t.steps,
             train_seconds_per_task: t.train_seconds,
+            first_task_copied: t.first_task_copied,
             wall_seconds: wall,
             method_report: serde_json::Value::Null,
             warnings: Vec::new(),

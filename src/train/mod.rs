@@ -1,30 +1,33 @@
-//! The task-incremental training loop of PROTOCOL sections 4-5: one loop, every method hook in
-//! sight, the accuracy matrix filled after each task.
+//! The task-incremental training loop of PROTOCOL sections 4-5: per task the mask, the method's
+//! `begin_task`, the steps (`steps.rs`: every other hook in sight), `end_task` and the accuracy row.
 
 mod batch;
 mod cache;
 mod eval;
 mod guard;
+mod shared;
 mod source;
+mod steps;
 
 pub use batch::Inputs;
 pub use cache::PrefixCache;
 pub use eval::{accuracy, TestFeatures};
 pub use guard::{Diverged, NonFinite};
+pub use shared::FirstTask;
 pub use source::{Part, TaskSource};
 
 use crate::error::{Error, Result};
 use crate::heads::{HeadLayout, Heads};
-use crate::methods::{Method, Step, TaskData, TaskInfo};
+use crate::methods::{Method, TaskData, TaskInfo};
 use crate::nn::{Cnn, Preset};
-use crate::optim::{Sgd, SgdConfig};
+use crate::optim::SgdConfig;
 use crate::params::{Group, ParamStore};
 use crate::regime::Regime;
-use crate::tape::Tape;
 use crate::trace::{Stage, Trace, Value};
-use guard::{non_finite_in, Frozen};
-use rand::seq::SliceRandom;
+use guard::Frozen;
+use shared::Shared;
 use std::time::Instant;
+use steps::TaskSteps;
 
 /// Everything the loop needs besides the data and the method.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -92,6 +95,9 @@ pub struct Trained {
     pub train_seconds: Vec<f64>,
     /// SGD steps taken on each task.
     pub steps: Vec<usize>,
+    /// Task 1's steps were copied from another run's ([`FirstTask`]): `train_seconds[0]` has no
+    /// steps in it.
+    pub first_task_copied: bool,
 }
 
 /// Called after every step with (task, step within the task, steps in the task, loss).
@@ -111,7 +117,32 @@ pub fn train(
     method: &mut dyn Method,
     progress: Progress,
 ) -> Result<Trained> {
-    train_traced(cfg, net, p, src, method, progress, Trace::off())
+    train_with(cfg, net, p, src, method, progress, Trace::off(), None)
+}
+
+/// [`train`], taking task 1's steps from `first` when another run of the same data, order, seed,
+/// network and SGD settings has trained them already (see [`FirstTask`]; the caller hands it only
+/// to a method whose hooks change nothing before task 1 ends), or training them and keeping them
+/// there. The result is the same bit for bit.
+pub fn train_sharing(
+    cfg: &TrainConfig,
+    net: &Cnn,
+    p: &mut ParamStore,
+    src: &dyn TaskSource,
+    method: &mut dyn Method,
+    progress: Progress,
+    first: &FirstTask,
+) -> Result<Trained> {
+    train_with(
+        cfg,
+        net,
+        p,
+        src,
+        method,
+        progress,
+        Trace::off(),
+        Some(first),
+    )
 }
 
 /// [`train`], recording every step's loss, g, g̃ and θ (and the method's own intermediates) in
@@ -124,6 +155,20 @@ pub fn train_traced(
     method: &mut dyn Method,
     progress: Progress,
     trace: &Trace,
+) -> Result<Trained> {
+    train_with(cfg, net, p, src, method, progress, trace, None)
+}
+
+#[allow(clippy::too_many_arguments)] // the three entry points above, one argument each
+fn train_with(
+    cfg: &TrainConfig,
+    net: &Cnn,
+    p: &mut ParamStore,
+    src: &dyn TaskSource,
+    method: &mut dyn Method,
+    progress: Progress,
+    trace: &Trace,
+    first: Option<&FirstTask>,
 ) -> Result<Trained> {
     cfg.validate()?;
     let heads = heads_for(cfg, net, p, src)?;
@@ -142,6 +187,7 @@ pub fn train_traced(
         theta_star: vec![p.flat().to_vec()],
         train_seconds: Vec::new(),
         steps: Vec::new(),
+        first_task_copied: false,
     };
     for task in 0..t_count {
         let regime = if task == 0 && !cfg.regime_from_first_task {
@@ -179,7 +225,6 @@ pub fn train_traced(
         // Entries of groups frozen now may hold the last task's gradient: no method may see them.
         grads.fill(0.0);
         method.begin_task(&info, p);
-        let mut sgd = Sgd::new(cfg.sgd, p.len());
         let cache = (cfg.cache_prefix && regime.lowest() > Group::G1)
             .then(|| PrefixCache::build(net, p, src, task, Part::Train, regime.lowest()));
         let inputs = match &cache {
@@ -190,110 +235,36 @@ pub fn train_traced(
                 part: Part::Train,
             },
         };
-        let n = inputs.len();
-        let steps_per_epoch = n.div_ceil(cfg.batch);
         let kept: Vec<bool> = net
             .trainable(p, &cfg.regime.trainable, head.layer)
             .iter()
             .zip(&flags)
             .map(|(later, now)| *later && *now)
             .collect();
-        let mut tape = Tape::with_trainable(flags.clone()).training();
-        let mut positions: Vec<usize> = (0..n).collect();
-        let mut before = Vec::new();
-        let mut step = 0;
-        for epoch in 0..cfg.epochs {
-            positions.sort_unstable();
-            positions.shuffle(&mut crate::rng::stream(
-                "shuffle",
-                &[cfg.seed, task as u64, epoch as u64],
-            ));
-            for batch in positions.chunks(cfg.batch) {
-                let place = |what| Diverged {
-                    task: task + 1,
-                    epoch: epoch + 1,
-                    step: step + 1,
-                    what,
-                };
-                tape.clear();
-                let (x, labels) = inputs.batch(batch, tape.take_buffer(0));
-                if let Some(&l) = labels.iter().find(|&&l| l as usize >= head.outputs.len()) {
-                    return Err(Error::Config(format!(
-                        "task {} gave label {l}; its labels are 0..{}",
-                        task + 1,
-                        head.outputs.len()
-                    )));
+        let run = TaskSteps {
+            cfg,
+            net,
+            info: &info,
+            inputs: &inputs,
+            frozen: &frozen,
+        };
+        let mut train_steps = |p: &mut ParamStore| run.run(p, method, &mut grads, progress);
+        let step = match first.filter(|_| task == 0 && !cfg.regime_from_first_task) {
+            Some(first) => match first.steps(p, &mut train_steps)? {
+                Shared::TrainedHere(steps) => steps,
+                Shared::Copied(steps) => {
+                    out.first_task_copied = true;
+                    steps
                 }
-                let targets: Vec<u32> = labels.iter().map(|&l| head.target(l)).collect();
-                trace.at(task, Stage::Step(step + 1));
-                trace.record(
-                    "y",
-                    "the batch's targets (outputs of the head layer)",
-                    || Value::Text(format!("{targets:?}")),
-                );
-                let input = tape.input(x);
-                let features = net.features(&mut tape, p, inputs.from(), input);
-                let logits = net.group_forward(&mut tape, p, Group::G5, features, head.layer);
-                let loss_node = tape.softmax_xent(logits, &targets);
-                // Batch norm in the trainable groups normalised with this batch's statistics;
-                // its running statistics move now, as PyTorch's do in the forward pass.
-                net.update_running_statistics(&tape, p);
-                let mut one = tape.take_buffer(1);
-                one[0] = 1.0;
-                let mut seeds = vec![(loss_node, one)];
-                let mut loss = tape.value(loss_node)[0];
-                trace.record("L_t", "the batch's mean cross-entropy", || {
-                    Value::Scalar(f64::from(loss))
-                });
-                let mut step_graph = Step {
-                    tape: &mut tape,
-                    params: p,
-                    net,
-                    from: inputs.from(),
-                    input,
-                    features,
-                    logits,
-                };
-                if let Some((extra, more)) = method.extra_loss(&info, &mut step_graph) {
-                    loss += extra;
-                    seeds.extend(more);
-                }
-                if !loss.is_finite() {
-                    return Err(place(NonFinite::Loss(loss)).into());
-                }
-                tape.backward_with(seeds, p, &mut grads);
-                let note = "P(∇ of the step's loss: L_t and any extra loss of the method)";
-                trace.record("g", note, || Value::params(&grads, &trainable));
-                method.adjust_grads(&info, p, &mut grads)?;
-                let note = "the method's gradient, which the SGD step takes";
-                trace.record("g~", note, || Value::params(&grads, &trainable));
-                frozen.check_grads(&grads, "adjust_grads");
-                if let Some(param) = non_finite_in(p, &grads, &trainable) {
-                    return Err(place(NonFinite::Gradient { param }).into());
-                }
-                if method.wants_step_delta() {
-                    before.clear();
-                    before.extend_from_slice(p.flat());
-                }
-                sgd.step(p.flat_mut(), &grads, &trainable);
-                let note = "θ − η g~: the SGD step";
-                trace.record("θ_sgd", note, || Value::params(p.flat(), &trainable));
-                method.after_step(&info, &before, p.flat_mut(), &grads);
-                let note = "θ after the method's correction of the step";
-                trace.record("θ'", note, || Value::params(p.flat(), &trainable));
-                frozen.check_theta(p.flat(), "after_step");
-                if let Some(param) = non_finite_in(p, p.flat(), &trainable) {
-                    return Err(place(NonFinite::Parameter { param }).into());
-                }
-                step += 1;
-                progress(task, step, steps_per_epoch * cfg.epochs, loss);
-            }
-        }
+            },
+            None => train_steps(p)?,
+        };
         let data = TaskData {
             net,
             train: &inputs,
             kept_trainable: &kept,
             later_from: cfg.regime.lowest(),
+            steps: step,
         };
         trace.at(task, Stage::End);
         let note = "θ at the end of the task";

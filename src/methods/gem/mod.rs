@@ -73,6 +73,7 @@ impl GemConfig {
 /// One task's projection statistics.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GemTaskRecord {
+    /// The task's steps (set when it ends).
     pub steps: usize,
     /// Steps where some g·g_k < 0 and g was projected.
     pub projected: usize,
@@ -164,9 +165,6 @@ impl Method for Gem {
     }
 
     fn adjust_grads(&mut self, task: &TaskInfo, p: &ParamStore, g: &mut [f32]) -> Result<()> {
-        if let Some(rec) = self.records.last_mut() {
-            rec.steps += 1;
-        }
         let Some(net) = &self.net else {
             return Ok(()); // task 1: no memory yet
         };
@@ -297,6 +295,9 @@ impl Method for Gem {
             Value::Text(format!("{positions:?} -> {targets:?}"))
         });
         self.net = Some(data.net.clone());
+        if let Some(rec) = self.records.last_mut() {
+            rec.steps = data.steps;
+        }
         Ok(())
     }
 
