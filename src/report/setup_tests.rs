@@ -10,6 +10,7 @@ use super::Report;
 use crate::data::DatasetId::{Cifar100, FashionMnist, Kmnist, Mnist, Qmnist};
 use crate::nn::Preset;
 use crate::run::{MethodKind, RunResult};
+use std::collections::BTreeSet;
 
 /// `runs` on `Preset::Resnet18` at width 20.
 fn on_resnet18(mut runs: Vec<RunResult>) -> Vec<RunResult> {
@@ -86,6 +87,21 @@ fn default_networks_are_one_setup_beside_another_network() {
         .collect();
     assert!(!other.is_empty());
     assert!(other.iter().all(|&d| d == "cifar100"), "{other:?}");
+    // a setup of one dataset has no pooled cell, row or plot: it would repeat that dataset's
+    let pools = |setup: usize| -> BTreeSet<Pool> {
+        (r.cells.iter().map(|c| c.key.scope))
+            .filter(|s| s.setup == setup)
+            .map(|s| s.pool)
+            .collect()
+    };
+    assert!(pools(0).contains(&Pool::All));
+    assert_eq!(pools(1), BTreeSet::from([Pool::Dataset(Cifar100)]));
+    assert!(r
+        .claims
+        .iter()
+        .all(|c| c.scope.setup == 0 || c.scope.pool != Pool::All));
+    let md = super::markdown::render(&r, &[]);
+    assert!(!md.contains("pooled [train.preset=resnet18"), "{md}");
     // datasets that nothing ran appear once, as not testable, in the setup with the most runs
     let head_only = rows(&r, "head-only (R1): best method");
     for d in [Kmnist, Qmnist] {
@@ -97,7 +113,6 @@ fn default_networks_are_one_setup_beside_another_network() {
         assert_eq!(hits, vec![&(name, Verdict::NotTestable)]);
     }
     // the inputs section still names each dataset's network
-    let md = super::markdown::render(&r, &[]);
     assert!(
         md.contains("`train.preset=default` is each dataset's own network"),
         "{md}"

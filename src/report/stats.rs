@@ -169,8 +169,9 @@ pub struct Cell {
     pub points: Vec<usize>,
 }
 
-/// The cell keys a run belongs to: its dataset's and its setup's pooled one.
-pub fn keys_of(t: &Tag) -> [CellKey; 2] {
+/// The cell keys a run belongs to: its dataset's, and its setup's pooled one when `pooled` (the
+/// setup holds two datasets or more; one dataset pooled would repeat its own rows).
+fn keys_of(t: &Tag, pooled: bool) -> Vec<CellKey> {
     let key = |pool| CellKey {
         scope: Scope {
             setup: t.setup,
@@ -179,7 +180,11 @@ pub fn keys_of(t: &Tag) -> [CellKey; 2] {
         regime: t.regime.clone(),
         variant: t.variant.clone(),
     };
-    [key(Pool::Dataset(t.dataset)), key(Pool::All)]
+    let pools = [Pool::Dataset(t.dataset), Pool::All];
+    pools[..1 + usize::from(pooled)]
+        .iter()
+        .map(|&p| key(p))
+        .collect()
 }
 
 /// The datasets that have cells in `setup`, in dataset order.
@@ -195,14 +200,19 @@ pub fn datasets(cells: &[Cell], setup: usize) -> BTreeSet<crate::data::DatasetId
 
 /// Every cell: finished runs from `points`, exclusions from `failures` (tag, diverged).
 pub fn cells(points: &[Point], failures: &[(Tag, bool)]) -> Vec<Cell> {
+    let sets: BTreeSet<(usize, crate::data::DatasetId)> = (points.iter().map(|p| &p.tag))
+        .chain(failures.iter().map(|f| &f.0))
+        .map(|t| (t.setup, t.dataset))
+        .collect();
+    let pooled = |t: &Tag| sets.iter().filter(|(s, _)| *s == t.setup).count() > 1;
     let mut members: BTreeMap<CellKey, (Vec<usize>, usize, usize)> = BTreeMap::new();
     for (i, p) in points.iter().enumerate() {
-        for k in keys_of(&p.tag) {
+        for k in keys_of(&p.tag, pooled(&p.tag)) {
             members.entry(k).or_default().0.push(i);
         }
     }
     for (tag, diverged) in failures {
-        for k in keys_of(tag) {
+        for k in keys_of(tag, pooled(tag)) {
             let e = members.entry(k).or_default();
             if *diverged {
                 e.1 += 1;

@@ -237,18 +237,27 @@ fn norm_doubling_and_growth_verdicts() {
     assert_eq!(c.verdict, Verdict::Confirmed, "{c:?}");
     assert_eq!(c.runs, 12);
     assert_eq!(
-        claim(&r, "deeper regimes make larger updates", Pool::All).verdict,
+        claim(
+            &r,
+            "deeper regimes make larger updates",
+            Pool::Dataset(Mnist)
+        )
+        .verdict,
         Verdict::Confirmed
     );
     let fivefold = |reg: &str, o: u64| if reg == "R1" { 1.0 } else { 5.0 } + 0.01 * o as f64;
     let r = report(norm_runs(&fivefold, &flat_f));
     assert_eq!(
-        claim(&r, "update norm roughly doubles", Pool::All).verdict,
+        claim(&r, "update norm roughly doubles", Pool::Dataset(Mnist)).verdict,
         Verdict::Contradicted
     );
     let shrinks = |reg: &str, o: u64| if reg == "R1" { 2.0 } else { 1.0 } + 0.01 * o as f64;
     let r = report(norm_runs(&shrinks, &flat_f));
-    let c = claim(&r, "deeper regimes make larger updates", Pool::All);
+    let c = claim(
+        &r,
+        "deeper regimes make larger updates",
+        Pool::Dataset(Mnist),
+    );
     assert_eq!(c.verdict, Verdict::Contradicted);
     assert!(c.why.contains("R1 to R5"), "{}", c.why);
 }

@@ -121,7 +121,8 @@ fn inputs(o: &mut String, r: &Report) {
         "- Each cell aggregates the runs of one (dataset, regime, method) over its orders and \
          seeds: mean ± sample std (n - 1) [t-based 95% interval of the mean, \
          mean ± t(0.975, n-1) std / sqrt(n)]. Accuracy, forgetting and BWT in percent points \
-         (the CSV files hold fractions). \"pooled\" takes every dataset's runs together.\n\
+         (the CSV files hold fractions). \"pooled\" takes every dataset's runs together \
+         (in a setup of two datasets or more).\n\
          - n is the number of finished runs in a cell; failed and diverged runs are counted \
          beside it and enter no aggregate.\n\
          - Regimes: R1 head only (the study's head-only), R2 (shallow), R3 (mid-depth), \
