@@ -8,7 +8,7 @@ use regimebench::heads::HeadLayout;
 use regimebench::methods::{Gem, GemConfig, Naive};
 use regimebench::nn::Preset;
 use regimebench::run::MethodKind;
-use regimebench::train::{train, train_sharing, FirstTask, Trained};
+use regimebench::train::{train, train_with, Extras, FirstTask, Trained};
 use support::{config, Stripes};
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -33,10 +33,13 @@ fn a_copied_task_1_gives_the_same_bits_exactly_for_the_plain_methods() {
     let quiet = || |_: usize, _: usize, _: usize, _: f32| {};
     for head in HeadLayout::ALL {
         let first = FirstTask::new();
+        let shared = Extras {
+            trace: None,
+            first: Some(&first),
+        };
         let cfg = config("R2", head, true);
         let (net, mut p) = support::network(Preset::Small, head, &src, 0);
-        let out =
-            train_sharing(&cfg, &net, &mut p, &src, &mut Naive, &mut quiet(), &first).unwrap();
+        let out = train_with(&cfg, &net, &mut p, &src, &mut Naive, &mut quiet(), shared).unwrap();
         assert!(!out.first_task_copied, "the first run trains task 1");
         for kind in MethodKind::ALL {
             for d in 1..=5 {
@@ -44,19 +47,10 @@ fn a_copied_task_1_gives_the_same_bits_exactly_for_the_plain_methods() {
                 let run = |share: bool| {
                     let (net, mut p) = support::network(Preset::Small, head, &src, 0);
                     let mut m = kind.defaults().build(cfg.sgd.lr, cfg.seed);
-                    let out = match share {
-                        true => train_sharing(
-                            &cfg,
-                            &net,
-                            &mut p,
-                            &src,
-                            m.as_mut(),
-                            &mut quiet(),
-                            &first,
-                        ),
-                        false => train(&cfg, &net, &mut p, &src, m.as_mut(), &mut quiet()),
-                    }
-                    .unwrap();
+                    let extras = if share { shared } else { Extras::default() };
+                    let out =
+                        train_with(&cfg, &net, &mut p, &src, m.as_mut(), &mut quiet(), extras)
+                            .unwrap();
                     assert_eq!(out.first_task_copied, share, "{kind} {head} R{d}");
                     outcome(&out, m.report())
                 };

@@ -57,14 +57,18 @@ pub fn explain(method: &MethodConfig, regime: Regime, head: HeadLayout) -> Resul
     net.init(&mut params, config.seed);
     let mut m = method.build(config.sgd.lr, config.seed);
     let trace = Trace::on();
-    let trained = train::train_traced(
+    let extras = train::Extras {
+        trace: Some(&trace),
+        first: None,
+    };
+    let trained = train::train_with(
         &config,
         &net,
         &mut params,
         &src,
         m.as_mut(),
         &mut |_, _, _, _| {},
-        &trace,
+        extras,
     )?;
     Ok(Explained {
         config,

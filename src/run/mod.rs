@@ -91,10 +91,11 @@ pub fn execute_sharing(
     let trained = pool
         .install(|| {
             let (t, n, m) = (&cfg.train, &net, method.as_mut());
-            match first.filter(|_| shares_first_task(cfg)) {
-                Some(first) => train::train_sharing(t, n, &mut params, &src, m, progress, first),
-                None => train::train(t, n, &mut params, &src, m, progress),
-            }
+            let extras = train::Extras {
+                trace: None,
+                first: first.filter(|_| shares_first_task(cfg)),
+            };
+            train::train_with(t, n, &mut params, &src, m, progress, extras)
         })
         .map_err(in_run)?;
     let mut result = RunResult::new(

@@ -117,60 +117,33 @@ pub fn train(
     method: &mut dyn Method,
     progress: Progress,
 ) -> Result<Trained> {
-    train_with(cfg, net, p, src, method, progress, Trace::off(), None)
+    train_with(cfg, net, p, src, method, progress, Extras::default())
 }
 
-/// [`train`], taking task 1's steps from `first` when another run of the same data, order, seed,
-/// network and SGD settings has trained them already (see [`FirstTask`]; the caller hands it only
-/// to a method whose hooks change nothing before task 1 ends), or training them and keeping them
-/// there. The result is the same bit for bit.
-pub fn train_sharing(
+/// What a caller may add to [`train`]'s loop: a trace of every intermediate (what `regimebench
+/// explain` prints) and task 1's steps shared with other runs (a sweep; see [`FirstTask`], handed
+/// only to a method whose hooks change nothing before task 1 ends). Neither changes a bit of the
+/// result.
+#[derive(Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Records every step's loss, g, g̃ and θ and the method's own intermediates.
+    pub trace: Option<&'a Trace>,
+    /// Where task 1's steps are taken from when another run trained them, or kept for the others.
+    pub first: Option<&'a FirstTask>,
+}
+
+/// [`train`] with `extras`.
+pub fn train_with(
     cfg: &TrainConfig,
     net: &Cnn,
     p: &mut ParamStore,
     src: &dyn TaskSource,
     method: &mut dyn Method,
     progress: Progress,
-    first: &FirstTask,
-) -> Result<Trained> {
-    train_with(
-        cfg,
-        net,
-        p,
-        src,
-        method,
-        progress,
-        Trace::off(),
-        Some(first),
-    )
-}
-
-/// [`train`], recording every step's loss, g, g̃ and θ (and the method's own intermediates) in
-/// `trace`: what `regimebench explain` prints.
-pub fn train_traced(
-    cfg: &TrainConfig,
-    net: &Cnn,
-    p: &mut ParamStore,
-    src: &dyn TaskSource,
-    method: &mut dyn Method,
-    progress: Progress,
-    trace: &Trace,
-) -> Result<Trained> {
-    train_with(cfg, net, p, src, method, progress, trace, None)
-}
-
-#[allow(clippy::too_many_arguments)] // the three entry points above, one argument each
-fn train_with(
-    cfg: &TrainConfig,
-    net: &Cnn,
-    p: &mut ParamStore,
-    src: &dyn TaskSource,
-    method: &mut dyn Method,
-    progress: Progress,
-    trace: &Trace,
-    first: Option<&FirstTask>,
+    extras: Extras,
 ) -> Result<Trained> {
     cfg.validate()?;
+    let (trace, first) = (extras.trace.unwrap_or(Trace::off()), extras.first);
     let heads = heads_for(cfg, net, p, src)?;
     let t_count = heads.tasks();
     let mut grads = vec![0.0; p.len()];
