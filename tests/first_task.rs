@@ -9,7 +9,7 @@ use regimebench::methods::{Gem, GemConfig, Naive};
 use regimebench::nn::Preset;
 use regimebench::run::MethodKind;
 use regimebench::train::{train, train_with, Extras, FirstTask, Trained};
-use support::{config, Stripes};
+use support::{config, config_resnet, Stripes};
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
@@ -76,6 +76,40 @@ fn a_copied_task_1_gives_the_same_bits_exactly_for_the_plain_methods() {
             }
         }
     }
+}
+
+#[test]
+fn a_copied_task_1_carries_batch_norm_running_statistics() {
+    let src = Stripes::small(3);
+    let first = FirstTask::new();
+    let shared = Extras {
+        trace: None,
+        first: Some(&first),
+    };
+    let quiet = || |_: usize, _: usize, _: usize, _: f32| {};
+    let net_of = || support::network(Preset::Resnet18, HeadLayout::Global, &src, 0);
+    let (net, mut p) = net_of();
+    let naive = config_resnet("R1", HeadLayout::Global, true);
+    train_with(&naive, &net, &mut p, &src, &mut Naive, &mut quiet(), shared).unwrap();
+    let cfg = config_resnet("R3", HeadLayout::Global, true);
+    let run = |extras: Extras| {
+        let (net, mut p) = net_of();
+        let mut m = MethodKind::Ewc.defaults().build(cfg.sgd.lr, cfg.seed);
+        let out = train_with(&cfg, &net, &mut p, &src, m.as_mut(), &mut quiet(), extras).unwrap();
+        (
+            outcome(&out, m.report()),
+            bits(p.buffers_flat()),
+            out.first_task_copied,
+        )
+    };
+    let (trained, copied) = (run(Extras::default()), run(shared));
+    assert!(!trained.2 && copied.2);
+    assert!(!trained.1.is_empty(), "resnet18 has running statistics");
+    assert_eq!(trained.0, copied.0);
+    assert_eq!(
+        trained.1, copied.1,
+        "the running statistics after every task"
+    );
 }
 
 #[test]
