@@ -180,11 +180,11 @@ fn keys_of(t: &Tag, pooled: bool) -> Vec<CellKey> {
         regime: t.regime.clone(),
         variant: t.variant.clone(),
     };
-    let pools = [Pool::Dataset(t.dataset), Pool::All];
-    pools[..1 + usize::from(pooled)]
-        .iter()
-        .map(|&p| key(p))
-        .collect()
+    let mut keys = vec![key(Pool::Dataset(t.dataset))];
+    if pooled {
+        keys.push(key(Pool::All));
+    }
+    keys
 }
 
 /// The datasets that have cells in `setup`, in dataset order.

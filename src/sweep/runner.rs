@@ -107,11 +107,10 @@ impl FirstTasks {
         (DataKey::of(p), run::first_task_key(&p.config))
     }
 
+    /// The group of `p`'s key, if it has one; `run::execute_sharing` uses it only for a run that
+    /// [`run::shares_first_task`].
     fn get(&self, p: &Point) -> Option<&FirstTask> {
-        match run::shares_first_task(&p.config) {
-            true => self.0.get(&FirstTasks::key(p)),
-            false => None,
-        }
+        self.0.get(&FirstTasks::key(p))
     }
 }
 
