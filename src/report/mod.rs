@@ -31,6 +31,8 @@ mod setup_tests;
 pub mod stats;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod verdict_tests;
 
 pub use claims::{ClaimRow, Verdict};
 pub use load::{load_dir, Loaded};

@@ -1,7 +1,10 @@
 //! What the PyTorch golden tests share: reading a golden file of `tests/golden/` (gzipped when its
-//! name ends in `.gz`) and comparing tensors by their largest error relative to the largest value.
+//! name ends in `.gz`) and comparing tensors by their largest error relative to the largest value;
+//! in [`methods`], what the methods golden's two test files share.
 
 #![allow(dead_code)] // each test binary uses its own part
+
+pub mod methods;
 
 use regimebench::params::ParamStore;
 use serde::de::DeserializeOwned;

@@ -17,9 +17,8 @@
 mod tests;
 
 use super::scratch::with_conv_out;
-use super::{
-    check, chunk_grads_for, fwd_group, fwd_with, of_images, reduce_chunks, WEIGHT_GRAD_CHUNK,
-};
+use super::weight_grad::{chunk_grads_for, of_images, reduce_chunks, WEIGHT_GRAD_CHUNK};
+use super::{check, fwd_group, fwd_with};
 use crate::pool::{self, check_positions};
 use crate::{active_isa, ConvGeom, Isa};
 use rayon::prelude::*;

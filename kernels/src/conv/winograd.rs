@@ -50,7 +50,8 @@ mod tests;
 mod transform;
 
 use super::scratch::with_scratch;
-use super::{bias_grads, in_group, serial_groups};
+use super::weight_grad::bias_grads;
+use super::{in_group, serial_groups};
 use crate::{sgemm_with, ConvGeom, Isa, Trans};
 use filters::{kernel_grads, per_point, weights};
 use input::{transform_planes, Kind};

@@ -133,6 +133,9 @@ pub(super) unsafe fn avx2_short(
 
 #[cfg(all(test, target_arch = "x86_64"))]
 mod tests {
+    /// A row's split into its even and odd columns, as [`portable`](super::portable).
+    type Split = unsafe fn(&[f32], &mut [f32], &mut [f32]);
+
     /// [`avx2`](super::avx2) on every length up to 70 pairs, [`avx512`](super::avx512) on those
     /// of at least 16, each against [`portable`](super::portable).
     #[test]
@@ -145,7 +148,7 @@ mod tests {
         for n in 0..=70 {
             let (mut we, mut wo) = (vec![0.0; n], vec![0.0; n]);
             super::portable(&row, &mut we, &mut wo);
-            let split: [(&str, unsafe fn(&[f32], &mut [f32], &mut [f32]), bool); 2] = [
+            let split: [(&str, Split, bool); 2] = [
                 ("avx2", super::avx2, true),
                 ("avx512", super::avx512, avx512 && n >= 16),
             ];

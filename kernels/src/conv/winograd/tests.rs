@@ -65,7 +65,7 @@ fn run(isa: Isa, g: &ConvGeom, x: &[f32], w: &[f32], b: &[f32], dy: &[f32]) -> [
     let mut dx = vec![f32::NAN; g.x_len()];
     bwd_input(isa, g, dy, w, &mut dx);
     let (mut dw, mut db) = (vec![f32::NAN; g.w_len()], vec![f32::NAN; g.c_out]);
-    crate::conv::bwd_weight_by(isa, g, x, dy, &mut dw, &mut db, chunk_grads);
+    crate::conv::weight_grad::bwd_weight_by(isa, g, x, dy, &mut dw, &mut db, chunk_grads);
     [y, dx, dw, db]
 }
 
@@ -114,7 +114,7 @@ fn weight_gradient_in_several_passes_matches_reference() {
     let tiles = g.n * g.h.div_ceil(2) * g.w.div_ceil(2);
     for isa in available_isas() {
         let (mut dw, mut db) = (vec![f32::NAN; g.w_len()], vec![f32::NAN; g.c_out]);
-        crate::conv::bwd_weight_by(isa, &g, &x, &dy, &mut dw, &mut db, chunk_grads);
+        crate::conv::weight_grad::bwd_weight_by(isa, &g, &x, &dy, &mut dw, &mut db, chunk_grads);
         assert_close(&format!("{isa} dw"), &dw, &rw, weight_terms(tiles));
         assert_close(&format!("{isa} db"), &db, &rb, g.n * g.out_plane());
     }
