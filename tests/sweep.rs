@@ -140,7 +140,8 @@ fn a_retried_failure_that_now_works_replaces_its_record() {
     assert_eq!(names, [format!("{}.json", f.hash)]);
 }
 
-fn sweep_cli(results: &Path, extra: &[&str]) -> String {
+/// The sweep's stdout and stderr (not a terminal: one progress line per run that ends).
+fn sweep_cli(results: &Path, extra: &[&str]) -> (String, String) {
     let mut args = vec![
         "sweep",
         "--datasets=mnist",
@@ -152,7 +153,6 @@ fn sweep_cli(results: &Path, extra: &[&str]) -> String {
         "--train-per-task=100",
         "--test-per-task=50",
         "--jobs=2",
-        "--quiet",
         "--results",
         results.to_str().unwrap(),
     ];
@@ -162,12 +162,9 @@ fn sweep_cli(results: &Path, extra: &[&str]) -> String {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stdout}{stderr}");
+    (stdout, stderr)
 }
 
 #[test]
@@ -178,7 +175,7 @@ fn a_diverging_run_is_recorded_and_the_others_finish() {
     let dir = tempfile::tempdir().unwrap();
     // The explicit penalty step with lambda 1e15 multiplies the deviation by |1 - eta lambda F|
     // each step: a NaN loss within a few steps. lambda 1 and naive are fine.
-    let first = sweep_cli(dir.path(), &[]);
+    let (first, progress) = sweep_cli(dir.path(), &[]);
     assert!(
         first.contains("ran: 2; skipped: 0 finished before, 0 failed before; failed now: 1"),
         "{first}"
@@ -186,6 +183,23 @@ fn a_diverging_run_is_recorded_and_the_others_finish() {
     assert!(
         first.contains("lambda=1000000000000000.0 penalty_step=explicit: training diverged"),
         "{first}"
+    );
+    // One line per run that ended, numbered in the order they ended, the failure with its error.
+    let lines: Vec<&str> = progress.lines().collect();
+    assert_eq!(lines.len(), 3, "{progress}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(line.starts_with(&format!("[{}/3] ", i + 1)), "{progress}");
+    }
+    let failed_lines = lines.iter().filter(|l| l.contains("] failed ")).count();
+    assert_eq!(failed_lines, 1, "{progress}");
+    assert!(
+        progress.contains("penalty_step=explicit: training diverged"),
+        "{progress}"
+    );
+    assert!(
+        lines[2].contains("(done 2, failed 1, left 0 of 3 runs; ")
+            && lines[2].ends_with(", about 0s left)"),
+        "{progress}"
     );
     let files = listing(dir.path());
     let failed: Vec<&String> = files
@@ -205,7 +219,8 @@ fn a_diverging_run_is_recorded_and_the_others_finish() {
     assert_eq!(record["config"]["method"]["lambda"], 1e15);
     let report = tempfile::tempdir().unwrap();
     let out = report.path().to_str().unwrap();
-    let skipped = sweep_cli(dir.path(), &["--report", out]);
+    let (skipped, nothing) = sweep_cli(dir.path(), &["--report", out]);
+    assert_eq!(nothing, "", "nothing ran, so no progress");
     assert!(
         skipped.contains("finished before: 2 (skipped); failed before: 1"),
         "{skipped}"
@@ -219,7 +234,8 @@ fn a_diverging_run_is_recorded_and_the_others_finish() {
         skipped.contains("ran: 0;") && skipped.contains("failed now: 0"),
         "{skipped}"
     );
-    let retried = sweep_cli(dir.path(), &["--retry-failed"]);
+    let (retried, silent) = sweep_cli(dir.path(), &["--retry-failed", "--quiet"]);
+    assert_eq!(silent, "", "--quiet writes no progress");
     assert!(
         retried.contains("to run: 1") && retried.contains("failed now: 1"),
         "{retried}"

@@ -3,17 +3,17 @@
 
 use super::method::MethodConstants;
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use progress::Progress;
 use regimebench::data::DatasetId;
 use regimebench::heads::HeadLayout;
 use regimebench::nn::Preset;
 use regimebench::run::MethodKind;
-use regimebench::sweep::{self, Event, Shard};
+use regimebench::sweep::{self, Shard};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod emit;
+mod progress;
 mod settings;
 
 const AFTER_HELP: &str = "\
@@ -73,7 +73,8 @@ pub struct SweepArgs {
     /// List the grid (each run's status, hash and label) and the counts; run nothing.
     #[arg(long)]
     dry_run: bool,
-    /// No progress bar.
+    /// No progress: neither the bar (on a terminal) nor the line per finished run (elsewhere,
+    /// e.g. a Slurm log).
     #[arg(long)]
     quiet: bool,
     /// A grid preset under the flags and the file: `quick` is MNIST, R1..R5, all five methods,
@@ -257,39 +258,10 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let bar = if args.quiet || plan.todo.is_empty() {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(plan.todo.len() as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "[{bar:30}] {pos}/{len} runs ({msg}), {elapsed} so far, eta {eta}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    let (done, failed) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let todo = plan.todo.len();
-    let show = |d: usize, f: usize| format!("done {d}, failed {f}, left {}", todo - d - f);
-    bar.set_message(show(0, 0));
-    let on_event = |e: Event<'_>| {
-        match e {
-            Event::Finished(_) => done.fetch_add(1, Ordering::Relaxed),
-            Event::Failed(f) => {
-                bar.println(format!("failed: {}: {}", f.label, f.error));
-                failed.fetch_add(1, Ordering::Relaxed)
-            }
-        };
-        bar.set_message(show(
-            done.load(Ordering::Relaxed),
-            failed.load(Ordering::Relaxed),
-        ));
-        bar.inc(1);
-    };
-    let outcome = sweep::run(&plan.todo, &results, jobs, &on_event)
+    let progress = Progress::new(&plan.todo, args.quiet);
+    let outcome = sweep::run(&plan.todo, &results, jobs, &|e| progress.on_event(e))
         .with_context(|| format!("writing into {}", results.display()))?;
-    bar.finish_and_clear();
+    progress.finish();
     println!(
         "ran: {}; skipped: {} finished before, {} failed before; failed now: {}",
         outcome.ran,
