@@ -89,6 +89,7 @@ impl Report {
         let claims = claims::claims(&claims::Inputs {
             setups: labels.setups.len(),
             cells: &cells,
+            points: &points,
             rankings: &rankings,
             factors: &factors,
             correlations: &correlations,

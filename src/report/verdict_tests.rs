@@ -200,3 +200,79 @@ fn correlation_rises_verdicts() {
     assert_eq!(c.verdict, Verdict::NotTestable);
     assert!(c.why.contains("undefined"), "{}", c.why);
 }
+
+/// R5 runs of gem, ewc and lwf, ACC by method and order.
+fn r5_runs(acc: &dyn Fn(MethodKind, u64) -> Option<f64>) -> Vec<RunResult> {
+    let mut out = Vec::new();
+    for o in 0..4 {
+        for m in [Gem, Ewc, Lwf] {
+            if let Some(a) = acc(m, o) {
+                out.push(run(Mnist, "R5", m, o, a, 0.05, 1.0));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_clear_winner_pairs_the_runs_by_order() {
+    const NAME: &str = "full network (R5): no clear winner";
+    // The order moves every method alike (0.95, 0.80, 0.88); gem leads ewc by 2.0-2.2 points in
+    // each. Unpaired, the intervals overlap widely; paired, the lead is 2.1 points with
+    // std 0.1 point, half width t(0.975, 2) * 0.1 / sqrt(3) = 4.303 * 0.0577 = 0.248: [1.852, 2.348],
+    // above 0.
+    let level = |o: u64| [0.95, 0.80, 0.88][o as usize];
+    let leads = |m, o: u64| match (m, o) {
+        (_, 3) => None,
+        (Gem, _) => Some(level(o)),
+        (Ewc, _) => Some(level(o) - 0.02 - 0.001 * o as f64),
+        _ => Some(0.5 + 0.01 * o as f64),
+    };
+    let r = report(r5_runs(&leads));
+    let c = claim(&r, NAME, Pool::Dataset(Mnist));
+    assert_eq!(c.verdict, Verdict::Contradicted, "{c:?}");
+    assert!(c.measured.starts_with("best gem 87.7% ["), "{}", c.measured);
+    assert!(
+        c.measured.contains("runner-up ewc 85.6% ["),
+        "{}",
+        c.measured
+    );
+    assert!(
+        c.measured
+            .ends_with("gem - ewc paired over 3 runs each: 2.1 points [1.9, 2.3]"),
+        "{}",
+        c.measured
+    );
+    let cell = |m| {
+        (r.cells.iter())
+            .find(|c| c.key.scope.pool == Pool::Dataset(Mnist) && c.key.variant.kind == m)
+            .and_then(|c| c.acc?.ci95)
+            .unwrap()
+    };
+    assert!(cell(Gem).0 < cell(Ewc).1, "the unpaired intervals overlap");
+    // The lead changes sign from order to order (3, -2, 1 points): the interval holds 0.
+    let mixed = |m, o: u64| match (m, o) {
+        (Ewc, 0..=2) => Some(level(o) - [0.03, -0.02, 0.01][o as usize]),
+        _ => leads(m, o),
+    };
+    let c = claim(&report(r5_runs(&mixed)), NAME, Pool::Dataset(Mnist)).clone();
+    assert_eq!(c.verdict, Verdict::Confirmed, "{c:?}");
+    assert!(
+        c.measured
+            .contains("gem - ewc paired over 3 runs each: 0.7 points"),
+        "{}",
+        c.measured
+    );
+    // gem in orders 0 and 1, ewc in 2 and 3: two orders each but none in common.
+    let apart = |m, o: u64| match (m, o) {
+        (Gem, 0 | 1) | (Ewc, 2 | 3) => Some(0.9 - 0.01 * o as f64),
+        (Lwf, _) => Some(0.5),
+        _ => None,
+    };
+    let c = claim(&report(r5_runs(&apart)), NAME, Pool::Dataset(Mnist)).clone();
+    assert_eq!(c.verdict, Verdict::NotTestable, "{c:?}");
+    assert_eq!(
+        c.why,
+        "gem and ewc share fewer than 2 (dataset, order, seed) triples"
+    );
+}

@@ -4,8 +4,9 @@
 use super::{cl_cells, enough, pct, row, runs, ClaimRow, Inputs, Verdict};
 use crate::report::analysis::{self, Ranking, RegimePair};
 use crate::report::keys::{RegimeKey, Scope};
-use crate::report::stats::Cell;
+use crate::report::stats::{summarize, Cell, Point};
 use crate::run::MethodKind;
+use std::collections::BTreeMap;
 
 pub(super) fn ranking_changes(x: &Inputs, scope: Scope) -> ClaimRow {
     let mut r = row(
@@ -145,31 +146,51 @@ pub(super) fn no_clear_winner(x: &Inputs, scope: Scope) -> ClaimRow {
         r.why = why;
         return r;
     }
-    cells.sort_by(|a, b| {
-        let (a, b) = (a.acc.expect("kept").mean, b.acc.expect("kept").mean);
-        b.total_cmp(&a)
-    });
-    let (best, second) = (cells[0].acc.expect("kept"), cells[1].acc.expect("kept"));
-    let (lo, hi) = (best.ci95.expect("n >= 2").0, second.ci95.expect("n >= 2").1);
+    let mean = |c: &Cell| c.acc.expect("cl_cells keeps cells with runs").mean;
+    cells.sort_by(|a, b| mean(b).total_cmp(&mean(a)));
+    let (lead, next) = (cells[0], cells[1]);
+    let (a, b) = (lead.key.variant.kind, next.key.variant.kind);
+    let interval = |c: &Cell| {
+        let (lo, hi) = c.acc.and_then(|s| s.ci95).expect("n >= 2");
+        format!("{} [{}, {}]", pct(mean(c)), pct(lo), pct(hi))
+    };
     r.measured = format!(
-        "best {} {} [{}, {}], runner-up {} {} (upper {})",
-        cells[0].key.variant.kind,
-        pct(best.mean),
-        pct(lo),
-        pct(best.ci95.expect("n >= 2").1),
-        cells[1].key.variant.kind,
-        pct(second.mean),
-        pct(hi)
+        "best {a} {}, runner-up {b} {}",
+        interval(lead),
+        interval(next)
     );
-    if lo <= hi {
-        r.verdict = Verdict::Confirmed;
-        r.why = "the 95% intervals of the two best methods overlap".into();
-    } else {
+    let d = paired_differences(x.points, lead, next);
+    let Some((lo, hi)) = summarize(&d).and_then(|s| s.ci95) else {
+        r.why = format!("{a} and {b} share fewer than 2 (dataset, order, seed) triples");
+        return r;
+    };
+    let sum: f64 = d.iter().sum();
+    r.measured += &format!(
+        "; {a} - {b} paired over {} runs each: {:.1} points [{:.1}, {:.1}]",
+        d.len(),
+        100.0 * sum / d.len() as f64,
+        100.0 * lo,
+        100.0 * hi
+    );
+    if lo > 0.0 {
         r.verdict = Verdict::Contradicted;
-        r.why = format!(
-            "{}'s 95% interval lies above every other method's",
-            cells[0].key.variant.kind
-        );
+        r.why = format!("the 95% interval of {a}'s lead over {b}, run by run, lies above 0");
+    } else {
+        r.verdict = Verdict::Confirmed;
+        r.why = format!("the 95% interval of {a}'s lead over {b}, run by run, holds 0");
     }
     r
+}
+
+/// ACC of `lead` minus ACC of `next` for every (dataset, order, seed) both cells have a run of,
+/// in the order of `lead`'s runs: the same class orders on the same data, so the differences
+/// leave out what an order does to every method alike.
+fn paired_differences(points: &[Point], lead: &Cell, next: &Cell) -> Vec<f64> {
+    let triple = |p: &Point| (p.tag.dataset, p.tag.order, p.tag.seed);
+    let other: BTreeMap<_, f64> = (next.points.iter())
+        .map(|&i| (triple(&points[i]), points[i].acc))
+        .collect();
+    (lead.points.iter())
+        .filter_map(|&i| Some(points[i].acc - other.get(&triple(&points[i]))?))
+        .collect()
 }

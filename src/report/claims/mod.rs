@@ -17,8 +17,12 @@
 //!   the highest mean ACC (a tie counts as highest) among the methods run in that regime on that
 //!   dataset, contradicted when another method's is higher. Needs the study's method and one other.
 //!   The study's accuracy level is shown beside ours but not judged: network and budget differ.
-//! - *Full network: no clear winner*: confirmed when the 95% interval of the best method's mean ACC
-//!   overlaps the runner-up's, contradicted when it lies wholly above it.
+//! - *Full network: no clear winner*: the best method by mean ACC against the runner-up, run by
+//!   run: the differences of their ACC over the (dataset, order, seed) triples both have (the same
+//!   class orders on the same data), confirmed when the 95% t interval of the mean difference
+//!   holds 0, contradicted when it lies above 0. Needs 2 such triples. (Pairing leaves out what an
+//!   order does to every method alike: two methods whose intervals overlap can still be told apart
+//!   when one leads in every order.)
 //! - *Deeper regimes make larger updates*: confirmed when mean U rises strictly with depth over the
 //!   regimes R1..R5 present (at least two), contradicted at the first regime where it does not.
 //! - *U roughly doubles from head-only to full network*: confirmed when mean U(R5) / mean U(R1)
@@ -41,7 +45,7 @@ mod updates;
 
 use super::analysis::{Depth, NormFactor, Ranking, UfCorrelation};
 use super::keys::{Pool, RegimeKey, Scope};
-use super::stats::Cell;
+use super::stats::{Cell, Point};
 use crate::data::DatasetId;
 use crate::run::MethodKind;
 use methods::{best_method, no_clear_winner, ranking_changes};
@@ -54,7 +58,7 @@ pub const RULES: [&str; 9] = [
     "every claim: not testable when a cell it reads has no runs or fewer than 2 distinct (order, seed) pairs",
     "ranking changes: confirmed when some pair of regimes has a rank flip by mean ACC (naive left out), contradicted when none has",
     "best method of a regime: confirmed when the study's method has the highest mean ACC there (ties count), contradicted otherwise; the accuracy level is shown, not judged",
-    "full network, no clear winner: confirmed when the best method's 95% interval overlaps the runner-up's, contradicted when it lies above it",
+    "full network, no clear winner: confirmed when the 95% interval of the best method's lead over the runner-up, paired run by run (same dataset, order, seed), holds 0; contradicted when it lies above 0",
     "deeper regimes, larger updates: confirmed when mean U rises strictly with depth over the regimes R1..R5 present",
     "U roughly doubles: confirmed when mean U(R5) / mean U(R1) is within [1.5, 3]",
     "r rises with depth: confirmed when r(R5) > r(R1) and r(R5)'s Fisher-z interval lies above 0, contradicted when r(R5) <= r(R1), else not testable",
@@ -101,6 +105,8 @@ pub struct ClaimRow {
 pub struct Inputs<'a> {
     pub setups: usize,
     pub cells: &'a [Cell],
+    /// The runs the cells index ([`Cell::points`]).
+    pub points: &'a [Point],
     pub rankings: &'a [Ranking],
     pub factors: &'a [NormFactor],
     pub correlations: &'a [UfCorrelation],
