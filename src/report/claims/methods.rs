@@ -160,15 +160,14 @@ pub(super) fn no_clear_winner(x: &Inputs, scope: Scope) -> ClaimRow {
         interval(next)
     );
     let d = paired_differences(x.points, lead, next);
-    let Some((lo, hi)) = summarize(&d).and_then(|s| s.ci95) else {
+    let Some((diff, (lo, hi))) = summarize(&d).and_then(|s| Some((s, s.ci95?))) else {
         r.why = format!("{a} and {b} share fewer than 2 (dataset, order, seed) triples");
         return r;
     };
-    let sum: f64 = d.iter().sum();
     r.measured += &format!(
         "; {a} - {b} paired over {} runs each: {:.1} points [{:.1}, {:.1}]",
-        d.len(),
-        100.0 * sum / d.len() as f64,
+        diff.n,
+        100.0 * diff.mean,
         100.0 * lo,
         100.0 * hi
     );
