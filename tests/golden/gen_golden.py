@@ -154,6 +154,12 @@ def make(preset):
     }
 
 
+def write_gz(path, data):
+    """Writes `data` gzipped, byte-reproducibly: no file name, mtime 0."""
+    with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
+        f.write(data)
+
+
 def main():
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -162,10 +168,8 @@ def main():
         loss, after = out["loss"].text(), out["sgd"]["loss_after"].text()
         data = (dump(out) + "\n").encode()
         if preset in GZIPPED:
-            # byte-reproducible gzip: no file name, mtime 0
             path = os.path.join(HERE, f"{preset}.json.gz")
-            with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
-                f.write(data)
+            write_gz(path, data)
         else:
             path = os.path.join(HERE, f"{preset}.json")
             with open(path, "wb") as f:

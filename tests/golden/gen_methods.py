@@ -35,7 +35,6 @@ Regenerate (venv outside the repo, with quadprog too):
     /work/venv/bin/python tests/golden/gen_methods.py
 """
 
-import gzip
 import os
 import sys
 
@@ -46,7 +45,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from gen_golden import build_params, dump, floats, forward, scalar  # noqa: E402
+from gen_golden import build_params, dump, floats, forward, scalar, write_gz  # noqa: E402
 
 SEED = 1357  # parameters and the batch
 LWF_SEED = 2469  # the old model's noise
@@ -265,9 +264,7 @@ def main():
     out = make()
     data = (dump(out) + "\n").encode()
     path = os.path.join(HERE, "methods.json.gz")
-    # byte-reproducible gzip: no file name, mtime 0
-    with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
-        f.write(data)
+    write_gz(path, data)
     si_losses = " -> ".join(v.text() for v in out["si"]["losses"])
     gem_out = out["gem"]
     print(f"{path}: {len(data) / 1e6:.2f} MB of text, {os.path.getsize(path) / 1e6:.2f} MB gzipped")

@@ -20,13 +20,12 @@ gradients, with the buffers as they were after the first forward.
 Regenerate (venv outside the repo): /work/venv/bin/python tests/golden/gen_resnet.py
 """
 
-import gzip
 import os
 
 import torch
 import torch.nn.functional as F
 
-from gen_golden import HERE, LR, dump, floats, scalar
+from gen_golden import HERE, LR, dump, floats, scalar, write_gz
 
 WIDTH, BATCH, K, CHW, SEED = 8, 8, 10, (3, 32, 32), 4321
 EPS, MOMENTUM = 1e-5, 0.1
@@ -185,9 +184,7 @@ def main():
     out = make()
     data = (dump(out) + "\n").encode()
     path = os.path.join(HERE, "resnet18.json.gz")
-    # byte-reproducible gzip: no file name, mtime 0
-    with open(path, "wb") as raw, gzip.GzipFile("", "wb", 9, raw, mtime=0) as f:
-        f.write(data)
+    write_gz(path, data)
     print(
         f"{path}: eval loss {out['eval']['loss'].text()}, train loss {out['train']['loss'].text()}"
         f" -> {out['sgd']['loss_after'].text()}, {os.path.getsize(path) / 1e6:.2f} MB"
