@@ -41,7 +41,8 @@ are arrays, and flags on the command line override the file:
     results = \"results/study1\"
 
 --shard I/N (1-based) runs the I-th of N disjoint slices of the grid, balanced by a cost model of
-each run (images x pixels x epochs x regime depth x method factor; see sweep::shard::cost), so N
+each run (the multiply-adds of its passes: the network's groups, what the regime trains, images,
+epochs and the method's extra passes; see sweep::cost), so N
 machines sharing one results directory cover the grid exactly once. Give every machine the same
 grid (name --datasets if their data differ).
 

@@ -53,6 +53,45 @@ impl Preset {
         self == Preset::Resnet18
     }
 
+    /// Multiply-adds of one image's forward pass through each group G1..G5, for a `chw` input
+    /// (`width`: resnet18's nf, its default if `None`) and a head of `outputs`: each convolution's
+    /// weights times its output positions, each fully connected layer's weights. Batch norm, ReLU,
+    /// pooling and biases are left out (a few per cent).
+    pub fn group_macs(
+        self,
+        width: Option<usize>,
+        (c, h, w): (usize, usize, usize),
+        outputs: usize,
+    ) -> [u64; 5] {
+        let conv = |c_in: usize, c_out: usize, k: usize, side: (usize, usize)| {
+            (c_in * c_out * k * k * side.0 * side.1) as u64
+        };
+        if self == Preset::Resnet18 {
+            let nf = width.unwrap_or(Preset::DEFAULT_WIDTH);
+            let mut macs = [0u64; 5];
+            macs[0] = conv(c, nf, 3, (h, w)) + 4 * conv(nf, nf, 3, (h, w));
+            let mut side = (h, w);
+            for s in 1..4 {
+                side = (side.0.div_ceil(2), side.1.div_ceil(2));
+                let (c_in, c_out) = (nf << (s - 1), nf << s);
+                macs[s] = conv(c_in, c_out, 3, side)
+                    + 3 * conv(c_out, c_out, 3, side)
+                    + conv(c_in, c_out, 1, side);
+            }
+            macs[4] = (8 * nf * outputs) as u64;
+            return macs;
+        }
+        let ch = self.conv_channels();
+        let ins = [c, ch[0], ch[1]];
+        let mut macs = [0u64; 5];
+        for i in 0..3 {
+            macs[i] = conv(ins[i], ch[i], 3, (h >> i, w >> i));
+        }
+        macs[3] = (ch[2] * (h >> 3) * (w >> 3) * self.hidden()) as u64;
+        macs[4] = (self.hidden() * outputs) as u64;
+        macs
+    }
+
     /// Output channels of the three conv groups of a plain preset.
     pub(super) fn conv_channels(self) -> [usize; 3] {
         match self {
@@ -77,5 +116,35 @@ impl Preset {
 impl std::fmt::Display for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Preset;
+
+    #[test]
+    fn group_macs_count_each_layer_by_hand() {
+        // small: conv 1→16 at 28², 16→32 at 14², 32→64 at 7², fc 576→128, head 128→10.
+        assert_eq!(
+            Preset::Small.group_macs(None, (1, 28, 28), 10),
+            [16 * 9 * 784, 16 * 32 * 9 * 196, 32 * 64 * 9 * 49, 576 * 128, 1280]
+        );
+        assert_eq!(
+            Preset::Cifar.group_macs(None, (3, 32, 32), 100),
+            [3 * 32 * 9 * 1024, 32 * 64 * 9 * 256, 64 * 128 * 9 * 64, 2048 * 256, 25_600]
+        );
+        // The CIFAR ResNet-18 (nf 64, 100 classes): about 0.56 G multiply-adds an image.
+        let r = Preset::Resnet18.group_macs(None, (3, 32, 32), 100);
+        let stage = 64 * 128 * 9 * 256 + 3 * 128 * 128 * 9 * 256 + 64 * 128 * 256;
+        assert_eq!(r[1], stage);
+        assert_eq!((r[1], r[1]), (r[2], r[3]), "each later stage: same MACs");
+        assert_eq!(r[0], 3 * 64 * 9 * 1024 + 4 * 64 * 64 * 9 * 1024);
+        assert_eq!(r[4], 512 * 100);
+        let total: u64 = r.iter().sum();
+        assert!((555_000_000..558_000_000).contains(&total), "{total}");
+        // 28×28 inputs: stride 2 maps 7 to 4 (padding 1).
+        let m = Preset::Resnet18.group_macs(Some(20), (1, 28, 28), 10);
+        assert_eq!(m[3], (80 * 160 * 9 + 3 * 160 * 160 * 9 + 80 * 160) * 16);
     }
 }

@@ -3,9 +3,10 @@
 //!
 //! `grid` expands the lists into validated `RunConfig`s; `hash` names each by a hash of what can
 //! change its numbers; `store` reads and writes the results directory, the sweep's only state;
-//! `shard` cuts the grid into cost-balanced slices for several machines (`slurm` writes the sbatch
-//! array script that runs them); `runner` runs the rest.
+//! `cost` models what a run costs; `shard` cuts the grid into cost-balanced slices for several
+//! machines (`slurm` writes the sbatch array script that runs them); `runner` runs the rest.
 
+pub mod cost;
 pub mod grid;
 pub mod hash;
 pub mod runner;
@@ -16,5 +17,6 @@ pub mod store;
 pub use grid::{present_datasets, Common, Grid, Point};
 pub use hash::RunKey;
 pub use runner::{plan, run, Event, Outcome, Plan};
-pub use shard::{cost, Shard};
+pub use cost::cost;
+pub use shard::Shard;
 pub use store::{Failure, Place};

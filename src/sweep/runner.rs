@@ -4,7 +4,7 @@
 //! loses only the runs in flight and a restart with the same grid picks up the rest.
 
 use super::grid::Point;
-use super::shard::cost;
+use super::cost::cost;
 use super::store::{self, Failure};
 use crate::data::{self, DataOptions, Dataset, DatasetId};
 use crate::error::{Error, Result};

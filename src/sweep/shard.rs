@@ -1,5 +1,5 @@
 //! `--shard I/N`: a fixed, disjoint slice of the grid for one of N machines, balanced by expected
-//! cost, and the cost model that balances it.
+//! cost ([`super::cost`]).
 //!
 //! The assignment is greedy longest-processing-time: points sorted by cost (largest first, ties by
 //! hash), each given to the shard with the least cost so far (ties: the lowest shard). It depends
@@ -7,9 +7,8 @@
 //! finished, so N machines given the same grid (name `--datasets` explicitly if their data differ)
 //! cover it exactly once between them.
 
+use super::cost::cost;
 use super::grid::Point;
-use crate::data::DatasetId;
-use crate::run::{MethodConfig, RunConfig};
 use std::fmt;
 use std::str::FromStr;
 
@@ -40,67 +39,6 @@ impl fmt::Display for Shard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.index, self.count)
     }
-}
-
-/// Train and test images of the dataset's official files (the cost model's sizes).
-fn official_sizes(id: DatasetId) -> (u64, u64) {
-    match id {
-        DatasetId::Qmnist => (60_000, 60_000),
-        DatasetId::Cifar100 => (50_000, 10_000),
-        _ => (60_000, 10_000),
-    }
-}
-
-/// The expected cost of a run, in arbitrary units (about one multiply-add of a small-preset
-/// forward pass per pixel and tenth of an image): a model, not a measurement.
-///
-/// - images: per task `n` train and `m` test images (`--train-per-task`/`--test-per-task`, else
-///   the official split over the T tasks; with the test split carved 80/20, of the test split);
-/// - a training image costs `(5 + 2d)` x its pixels: a forward (5) and a backward of 2 per trainable
-///   group, d = the regime's trainable groups (the first task trains all 5 unless
-///   `regime_from_first_task`); naive runs measure 6 s (R1) to 13 s (R5) on full MNIST, 2.2x, and
-///   this gives 15 + 4 x 7 : 15 + 4 x 15, 1.7x;
-/// - the method multiplies each epoch's steps, in tenths: naive 10, SI 11, LwF 13 (the old model's
-///   forward), EWC 10 plus 17 per task (the Fisher, about 1.7 epochs measured), GEM
-///   10 + 10 (T-1) m' / (2 batch) (on average (T-1)/2 memory passes of m' = min(memory, n) samples
-///   per step of `batch`);
-/// - evaluation after each task of every task's test images: T x T x m forward passes (5).
-pub fn cost(cfg: &RunConfig) -> u64 {
-    let id = cfg.dataset;
-    let tasks = id.tasks() as u64;
-    let (mut train, mut test) = official_sizes(id);
-    if cfg.train_from_test_split {
-        (train, test) = (test * 4 / 5, test / 5);
-    }
-    let per_task = |total: u64, cap: Option<usize>| {
-        let n = total / tasks;
-        cap.map_or(n, |c| n.min(c as u64))
-    };
-    let (n, m) = (
-        per_task(train, cfg.train_per_task),
-        per_task(test, cfg.test_per_task),
-    );
-    let d = cfg.train.regime.trainable.len() as u64;
-    let first = if cfg.train.regime_from_first_task {
-        d
-    } else {
-        5
-    };
-    let depth_units = (5 + 2 * first) + (tasks - 1) * (5 + 2 * d);
-    let batch = cfg.train.batch as u64;
-    let (step, per_task_extra) = match cfg.method {
-        MethodConfig::Naive => (10, 0),
-        MethodConfig::Si(_) => (11, 0),
-        MethodConfig::Lwf(_) => (13, 0),
-        MethodConfig::Ewc(_) => (10, 17),
-        MethodConfig::Gem(g) => (
-            10 + 10 * (tasks - 1) * n.min(g.memory as u64) / (2 * batch),
-            0,
-        ),
-    };
-    let epochs = cfg.train.epochs as u64;
-    let pixels = id.image_len() as u64;
-    pixels * (n * depth_units * (epochs * step + per_task_extra) + tasks * tasks * m * 5 * 10)
 }
 
 /// For each point, its shard (0-based) among `count` (greedy longest-processing-time).
@@ -139,7 +77,9 @@ pub fn select(points: Vec<Point>, shard: Shard) -> Vec<Point> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DatasetId;
     use crate::regime::Regime;
+    use crate::run::MethodConfig;
     use crate::sweep::Grid;
 
     fn default_grid() -> Vec<Point> {
@@ -228,22 +168,5 @@ mod tests {
             "GEM R5 shares its shard with {} naive R1 runs",
             alone - 1
         );
-    }
-
-    #[test]
-    fn the_cost_grows_with_depth_data_epochs_and_method() {
-        let base = RunConfig::defaults(DatasetId::Mnist, Regime::depth(1));
-        let c = cost(&base);
-        let mut deeper = base.clone();
-        deeper.train.regime = Regime::depth(5);
-        let mut fewer = base.clone();
-        fewer.train_per_task = Some(100);
-        let mut longer = base.clone();
-        longer.train.epochs = 2;
-        let mut ewc = base.clone();
-        ewc.method = crate::run::MethodKind::Ewc.defaults();
-        let cifar = RunConfig::defaults(DatasetId::Cifar100, Regime::depth(1));
-        assert!(cost(&deeper) > c && cost(&fewer) < c && cost(&longer) > c && cost(&ewc) > c);
-        assert!(cost(&cifar) > c);
     }
 }

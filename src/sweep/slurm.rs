@@ -3,21 +3,20 @@
 //! results directory, whose hashed, atomically written files make the cover exactly-once.
 //!
 //! Estimates: a shard's time is its cost ([`super::cost`], the same model that balances the
-//! shards) in seconds, calibrated on naive R1 on full MNIST (6 s measured on one core of this
-//! project's 2-vCPU machine), divided by the runs it runs at once (`--cpus-per-task`), times 2 for
-//! safety, plus 10 minutes; memory is 2 GiB plus 1 GiB per run at once (a loaded CIFAR-100 with
+//! shards) at the slowest measured speed (one Zen 3 core: 0.029-0.039 ns per modelled
+//! multiply-add over the committed grids; AVX-512 hosts 0.014-0.016), divided by the runs it runs
+//! at once (`--cpus-per-task`), times 2 for safety (cells run up to 1.7x the model), plus 10
+//! minutes; memory is 2 GiB plus 1 GiB per run at once (a loaded CIFAR-100 with
 //! its prefix caches stays under 1 GiB).
 
-use super::shard::{assign, cost};
+use super::cost::cost;
+use super::shard::assign;
 use super::Point;
-use crate::data::DatasetId;
-use crate::regime::Regime;
-use crate::run::RunConfig;
 use std::fmt::Write;
 use std::path::Path;
 
-/// Seconds that naive R1 on full MNIST takes on one core (the calibration of the cost units).
-const NAIVE_R1_MNIST_SECONDS: f64 = 6.0;
+/// Seconds per modelled multiply-add on one core of the slowest host measured (Zen 3).
+const SECONDS_PER_MAC: f64 = 4.0e-11;
 
 /// What the script runs and where.
 pub struct SlurmJob<'a> {
@@ -35,16 +34,22 @@ pub struct SlurmJob<'a> {
     pub logs: &'a Path,
 }
 
-/// Estimated wall seconds of the slowest shard and memory in MiB per array task.
+/// Estimated wall seconds of the slowest shard and memory in MiB per array task. A shard takes
+/// at least its costliest run (one run is on one core) and at least its cost spread over `cpus`.
 pub fn estimate(points: &[Point], shards: usize, cpus: usize) -> (u64, u64) {
-    let unit = NAIVE_R1_MNIST_SECONDS
-        / cost(&RunConfig::defaults(DatasetId::Mnist, Regime::depth(1))) as f64;
-    let mut load = vec![0u64; shards];
+    let (mut load, mut longest) = (vec![0u64; shards], vec![0u64; shards]);
     for (p, s) in points.iter().zip(assign(points, shards)) {
-        load[s] += cost(&p.config);
+        let c = cost(&p.config);
+        load[s] += c;
+        longest[s] = longest[s].max(c);
     }
-    let worst = load.iter().copied().max().unwrap_or(0) as f64 * unit / cpus.max(1) as f64;
-    ((2.0 * worst) as u64 + 600, 2048 + 1024 * cpus as u64)
+    let worst = (0..shards)
+        .map(|s| (load[s] as f64 / cpus.max(1) as f64).max(longest[s] as f64))
+        .fold(0.0, f64::max);
+    (
+        (2.0 * worst * SECONDS_PER_MAC) as u64 + 600,
+        2048 + 1024 * cpus as u64,
+    )
 }
 
 /// `HH:MM:SS` (hours may exceed 24: sbatch reads `--time=30:00:00`).
@@ -101,6 +106,10 @@ pub fn script(job: &SlurmJob, points: &[Point]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::DatasetId;
+    use crate::regime::Regime;
+    use crate::run::MethodKind;
+    use crate::sweep::Grid;
 
     #[test]
     fn times_and_words_are_written_for_sbatch_and_bash() {
@@ -110,5 +119,36 @@ mod tests {
         assert_eq!(quote("a b"), "'a b'");
         assert_eq!(quote("it's"), r"'it'\''s'");
         assert_eq!(quote(""), "''");
+    }
+
+    fn points(dataset: DatasetId, regimes: &[usize], methods: &[MethodKind]) -> Vec<Point> {
+        let mut g = Grid::protocol(vec![dataset]);
+        g.regimes = regimes.iter().map(|&d| Regime::depth(d)).collect();
+        g.methods = methods.iter().map(|m| m.defaults()).collect();
+        g.orders = vec![0];
+        g.expand().unwrap()
+    }
+
+    #[test]
+    fn time_limits_cover_the_slowest_runs_measured_twice() {
+        // Measured on one Zen 3 core (committed results): CIFAR-100 GEM R5 95 min, MNIST GEM R5
+        // 118 s, MNIST naive R1 7.2 s. A shard of one such run gets at least twice that, however
+        // many CPUs it has: a run uses one.
+        let cases = [
+            (DatasetId::Cifar100, 5, MethodKind::Gem, 95 * 60),
+            (DatasetId::Mnist, 5, MethodKind::Gem, 118),
+            (DatasetId::Mnist, 1, MethodKind::Naive, 7),
+        ];
+        for (dataset, depth, method, seconds) in cases {
+            for cpus in [1, 4] {
+                let (limit, _) = estimate(&points(dataset, &[depth], &[method]), 1, cpus);
+                assert!(limit >= 2 * seconds + 600, "{dataset:?} {method:?}: {limit} s");
+            }
+        }
+        // Many runs on several CPUs: their cost is spread over them.
+        let grid = points(DatasetId::Mnist, &[1, 2, 3, 4, 5], &MethodKind::ALL);
+        let (one, _) = estimate(&grid, 1, 1);
+        let (four, _) = estimate(&grid, 1, 4);
+        assert!(four < one / 2 && four >= (one - 600) / 4, "{one} s vs {four} s");
     }
 }

@@ -1,0 +1,189 @@
+//! The cost model of a run: how many multiply-adds its forward and backward passes take, which
+//! balances `--shard`, orders the runner (costliest first), sizes the Slurm script's time limit
+//! and gives a sweep's time left. A model, not a measurement.
+//!
+//! With F_g the multiply-adds of one image through group g ([`Preset::group_macs`]), P the sum
+//! over the groups a task keeps frozen (below the regime's lowest trainable group) and S the sum
+//! over the rest, a task of n training images and E epochs of `batch`-image steps costs
+//!
+//! ```text
+//!     prefix      n P            (once, cached; E n P without the prefix cache)
+//!     training    E n 3 S        (a forward and a backward of about twice its work)
+//!     LwF         + E n S        (the old model's forward, from the second task on)
+//!     EWC         + N (S + c 2 S x 1.6) (the Fisher of N samples: one forward, c backward passes
+//!                                with per-sample squares, measured 1.6x a batched backward)
+//!     GEM         + E steps t m' 3 S    (at task t ≥ 1 each step's t memory gradients,
+//!                                m' = min(memory, n))
+//!     SI          + 0            (its per-step bookkeeping is about 1% of a step)
+//! ```
+//!
+//! where the first task trains every group (P = 0) unless `regime_from_first_task`, and after
+//! each task every task's m test images are evaluated: T m (P + T S) over the run with the cached
+//! test features, T² m (P + S) without. Against the committed full grids (wall seconds of ~650
+//! runs on three hosts) the model is within 0.8x-1.4x of the measured time of every MNIST and
+//! Fashion-MNIST cell and 0.5x-1.7x of every CIFAR-100 cell (those ran beside builds on mixed
+//! hosts); the old pixel-count model was off by up to 25x.
+
+use crate::data::DatasetId;
+use crate::heads::HeadLayout;
+use crate::methods::fisher::{FisherClasses, FisherConfig, FisherKind};
+use crate::run::{MethodConfig, RunConfig};
+
+/// Train and test images of the dataset's official files.
+fn official_sizes(id: DatasetId) -> (u64, u64) {
+    match id {
+        DatasetId::Qmnist => (60_000, 60_000),
+        DatasetId::Cifar100 => (50_000, 10_000),
+        _ => (60_000, 10_000),
+    }
+}
+
+/// Per-sample-squares backward passes of the Fisher against a batched backward, in tenths
+/// (measured: EWC R5 on MNIST spends 2.5 training epochs on a Fisher of 2 classes).
+const PER_SAMPLE_TENTHS: u64 = 16;
+
+/// The expected multiply-adds of a run (see the module's model).
+pub fn cost(cfg: &RunConfig) -> u64 {
+    let id = cfg.dataset;
+    let t_count = id.tasks() as u64;
+    let (mut train, mut test) = official_sizes(id);
+    if cfg.train_from_test_split {
+        (train, test) = (test * 4 / 5, test / 5);
+    }
+    let per_task = |total: u64, cap: Option<usize>| {
+        let n = total / t_count;
+        cap.map_or(n, |c| n.min(c as u64))
+    };
+    let (n, m) = (
+        per_task(train, cfg.train_per_task),
+        per_task(test, cfg.test_per_task),
+    );
+    let t = &cfg.train;
+    let outputs = match t.head {
+        HeadLayout::Global => id.classes(),
+        HeadLayout::Shared | HeadLayout::Multi => id.classes_per_task(),
+    };
+    let macs = t.preset.group_macs(
+        t.width,
+        (id.channels(), id.height(), id.width()),
+        outputs,
+    );
+    let low = t.regime.lowest().index();
+    let (p, s) = (macs[..low].iter().sum(), macs[low..].iter().sum());
+    let full = p + s;
+    let (epochs, cached) = (t.epochs as u64, t.cache_prefix);
+    let steps = n.div_ceil(t.batch.max(1) as u64);
+    let mut total = 0;
+    for task in 0..t_count {
+        let first = task == 0 && !t.regime_from_first_task;
+        let (tp, ts) = if first { (0, full) } else { (p, s) };
+        total += if cached { n * tp } else { epochs * n * tp };
+        total += epochs * n * 3 * ts;
+        total += match &cfg.method {
+            MethodConfig::Naive | MethodConfig::Si(_) => 0,
+            MethodConfig::Lwf(_) => u64::from(task > 0) * epochs * n * s,
+            // Computed for the parameters that train later, from the regime's features.
+            MethodConfig::Ewc(e) => {
+                let features = if cached && !first { 0 } else { n * p };
+                features + fisher(&e.fisher, id, n, s)
+            }
+            MethodConfig::Gem(g) => {
+                let memory = n.min(g.memory as u64);
+                let pass = 3 * s + if cached { 0 } else { p };
+                epochs * steps * task * memory * pass
+            }
+        };
+    }
+    total
+        + if cached {
+            t_count * m * (p + t_count * s)
+        } else {
+            t_count * t_count * m * full
+        }
+}
+
+/// One task's Fisher over `n` training images through groups of `s` multiply-adds.
+fn fisher(f: &FisherConfig, id: DatasetId, n: u64, s: u64) -> u64 {
+    let samples = if f.samples == 0 {
+        n
+    } else {
+        n.min(f.samples as u64)
+    };
+    let backward = match (f.kind, f.classes) {
+        (FisherKind::Expected, FisherClasses::Task) => {
+            id.classes_per_task() as u64 * 2 * s * PER_SAMPLE_TENTHS / 10
+        }
+        (FisherKind::Expected, FisherClasses::All) => {
+            id.classes() as u64 * 2 * s * PER_SAMPLE_TENTHS / 10
+        }
+        (FisherKind::Sampled | FisherKind::Empirical, _) => 2 * s * PER_SAMPLE_TENTHS / 10,
+        (FisherKind::BatchMean, _) => 2 * s,
+    };
+    samples * (s + backward)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regime::Regime;
+    use crate::run::MethodKind;
+
+    fn mnist(depth: usize, method: MethodKind) -> RunConfig {
+        let mut c = RunConfig::defaults(DatasetId::Mnist, Regime::depth(depth));
+        c.method = method.defaults();
+        c
+    }
+
+    #[test]
+    fn naive_r1_on_mnist_is_its_first_task_prefix_and_evaluation_by_hand() {
+        // small: F = [112896, 903168, 903168, 73728, 1280]; n 12000, m 2000, T 5, 1 epoch.
+        let full = 112_896 + 903_168 + 903_168 + 73_728 + 1_280u64;
+        let (p, s) = (full - 1_280, 1_280u64);
+        let first = 12_000 * 3 * full;
+        let later = 4 * (12_000 * p + 12_000 * 3 * s);
+        let eval = 5 * 2_000 * (p + 5 * s);
+        assert_eq!(cost(&mnist(1, MethodKind::Naive)), first + later + eval);
+        let mut uncached = mnist(1, MethodKind::Naive);
+        uncached.train.cache_prefix = false;
+        let eval = 25 * 2_000 * full;
+        assert_eq!(cost(&uncached), first + later + eval);
+    }
+
+    #[test]
+    fn each_method_adds_its_own_passes() {
+        for depth in 1..=5 {
+            let naive = cost(&mnist(depth, MethodKind::Naive));
+            let macs = crate::nn::Preset::Small.group_macs(None, (1, 28, 28), 10);
+            let s: u64 = macs[5 - depth..].iter().sum();
+            let p: u64 = macs[..5 - depth].iter().sum();
+            let n = 12_000u64;
+            assert_eq!(cost(&mnist(depth, MethodKind::Si)), naive);
+            assert_eq!(cost(&mnist(depth, MethodKind::Lwf)), naive + 4 * n * s);
+            // The expected Fisher of the task's 2 classes after each of the 5 tasks; the first
+            // task's features go through the frozen prefix once more.
+            let fisher = 5 * n * (s + 2 * 2 * s * 16 / 10);
+            let ewc = cost(&mnist(depth, MethodKind::Ewc));
+            assert_eq!(ewc, naive + fisher + n * p, "R{depth}");
+            // GEM: 188 steps of the tasks 1..4, each with t memory passes of 256 samples.
+            let gem = cost(&mnist(depth, MethodKind::Gem));
+            assert_eq!(gem, naive + 188 * (1 + 2 + 3 + 4) * 256 * 3 * s, "R{depth}");
+        }
+    }
+
+    #[test]
+    fn the_cost_grows_with_depth_data_epochs_and_method() {
+        let base = RunConfig::defaults(DatasetId::Mnist, Regime::depth(1));
+        let c = cost(&base);
+        let mut deeper = base.clone();
+        deeper.train.regime = Regime::depth(5);
+        let mut fewer = base.clone();
+        fewer.train_per_task = Some(100);
+        let mut longer = base.clone();
+        longer.train.epochs = 2;
+        let mut ewc = base.clone();
+        ewc.method = MethodKind::Ewc.defaults();
+        let cifar = RunConfig::defaults(DatasetId::Cifar100, Regime::depth(1));
+        assert!(cost(&deeper) > c && cost(&fewer) < c && cost(&longer) > c && cost(&ewc) > c);
+        assert!(cost(&cifar) > c);
+    }
+}
