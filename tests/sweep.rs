@@ -1,5 +1,5 @@
 //! `regimebench sweep` on real MNIST subsets: a finished sweep run again skips everything and
-//! writes nothing; a diverging point is recorded with its place while the others finish, and
+//! writes nothing, and a run that another sweep finished after the plan is not run again; a diverging point is recorded with its place while the others finish, and
 //! `--retry-failed` runs it again; a retried failure that now works replaces its record.
 
 mod support;
@@ -11,6 +11,7 @@ use regimebench::sweep::{self, store, Failure, Grid};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::SystemTime;
 use support::shared_data;
 
@@ -67,6 +68,47 @@ fn a_finished_sweep_run_again_skips_every_run_and_writes_nothing() {
     let out = sweep::run(&again.todo, dir.path(), 2, &nothing).unwrap();
     assert_eq!(out.ran, 0);
     assert_eq!(listing(dir.path()), before);
+}
+
+#[test]
+fn a_run_another_sweep_finished_after_the_plan_is_skipped() {
+    if shared_data().is_none() {
+        return;
+    }
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut g = small_grid();
+    g.methods = vec![MethodKind::Naive.defaults()];
+    let points = g.expand().unwrap();
+    let plan = sweep::plan(points.clone(), first.path(), false).unwrap();
+    let out = sweep::run(&plan.todo, first.path(), 2, &nothing).unwrap();
+    assert_eq!(out.ran, 4);
+    // The second sweep plans all four; then "another sweep" finishes two of them.
+    let plan = sweep::plan(points, second.path(), false).unwrap();
+    assert_eq!(plan.todo.len(), 4);
+    let copied: Vec<&str> = plan.todo[1..3]
+        .iter()
+        .map(|p| p.key.hash.as_str())
+        .collect();
+    for h in &copied {
+        let name = store::result_path(first.path(), h);
+        std::fs::copy(&name, store::result_path(second.path(), h)).unwrap();
+    }
+    let before = listing(second.path());
+    let skipped = Mutex::new(Vec::new());
+    let on_event = |e: sweep::Event<'_>| {
+        if let sweep::Event::FinishedElsewhere(p) = e {
+            skipped.lock().unwrap().push(p.key.hash.clone());
+        }
+    };
+    let out = sweep::run(&plan.todo, second.path(), 1, &on_event).unwrap();
+    assert_eq!((out.ran, out.elsewhere, out.failed.len()), (2, 2, 0));
+    assert_eq!(skipped.into_inner().unwrap(), copied);
+    let after = listing(second.path());
+    assert_eq!(after.len(), 4);
+    for h in &copied {
+        let name = format!("{h}.json");
+        assert_eq!(after[&name], before[&name], "{name} was written again");
+    }
 }
 
 /// A result's JSON without what depends on the machine's timing: its times and whether task 1's

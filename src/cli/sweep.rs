@@ -264,10 +264,14 @@ pub fn run(args: SweepArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing into {}", results.display()))?;
     progress.finish();
     println!(
-        "ran: {}; skipped: {} finished before, {} failed before; failed now: {}",
+        "ran: {}; skipped: {} finished before, {} failed before{}; failed now: {}",
         outcome.ran,
         plan.finished.len(),
         plan.failed_before.len(),
+        match outcome.elsewhere {
+            0 => String::new(),
+            n => format!(", {n} finished by another sweep meanwhile"),
+        },
         outcome.failed.len()
     );
     for f in &outcome.failed {

@@ -68,18 +68,26 @@ impl Preset {
         };
         if self == Preset::Resnet18 {
             let nf = width.unwrap_or(Preset::DEFAULT_WIDTH);
-            let mut macs = [0u64; 5];
-            macs[0] = conv(c, nf, 3, (h, w)) + 4 * conv(nf, nf, 3, (h, w));
-            let mut side = (h, w);
-            for s in 1..4 {
-                side = (side.0.div_ceil(2), side.1.div_ceil(2));
+            // Stage s (1..3) halves the sides (rounding up) and doubles the channels.
+            let halve = |(a, b): (usize, usize)| (a.div_ceil(2), b.div_ceil(2));
+            let stage = |s: usize, side| {
                 let (c_in, c_out) = (nf << (s - 1), nf << s);
-                macs[s] = conv(c_in, c_out, 3, side)
+                conv(c_in, c_out, 3, side)
                     + 3 * conv(c_out, c_out, 3, side)
-                    + conv(c_in, c_out, 1, side);
-            }
-            macs[4] = (8 * nf * outputs) as u64;
-            return macs;
+                    + conv(c_in, c_out, 1, side)
+            };
+            let sides = [
+                halve((h, w)),
+                halve(halve((h, w))),
+                halve(halve(halve((h, w)))),
+            ];
+            return [
+                conv(c, nf, 3, (h, w)) + 4 * conv(nf, nf, 3, (h, w)),
+                stage(1, sides[0]),
+                stage(2, sides[1]),
+                stage(3, sides[2]),
+                (8 * nf * outputs) as u64,
+            ];
         }
         let ch = self.conv_channels();
         let ins = [c, ch[0], ch[1]];
@@ -128,11 +136,23 @@ mod tests {
         // small: conv 1→16 at 28², 16→32 at 14², 32→64 at 7², fc 576→128, head 128→10.
         assert_eq!(
             Preset::Small.group_macs(None, (1, 28, 28), 10),
-            [16 * 9 * 784, 16 * 32 * 9 * 196, 32 * 64 * 9 * 49, 576 * 128, 1280]
+            [
+                16 * 9 * 784,
+                16 * 32 * 9 * 196,
+                32 * 64 * 9 * 49,
+                576 * 128,
+                1280
+            ]
         );
         assert_eq!(
             Preset::Cifar.group_macs(None, (3, 32, 32), 100),
-            [3 * 32 * 9 * 1024, 32 * 64 * 9 * 256, 64 * 128 * 9 * 64, 2048 * 256, 25_600]
+            [
+                3 * 32 * 9 * 1024,
+                32 * 64 * 9 * 256,
+                64 * 128 * 9 * 64,
+                2048 * 256,
+                25_600
+            ]
         );
         // The CIFAR ResNet-18 (nf 64, 100 classes): about 0.56 G multiply-adds an image.
         let r = Preset::Resnet18.group_macs(None, (3, 32, 32), 100);

@@ -63,11 +63,9 @@ pub fn cost(cfg: &RunConfig) -> u64 {
         HeadLayout::Global => id.classes(),
         HeadLayout::Shared | HeadLayout::Multi => id.classes_per_task(),
     };
-    let macs = t.preset.group_macs(
-        t.width,
-        (id.channels(), id.height(), id.width()),
-        outputs,
-    );
+    let macs = t
+        .preset
+        .group_macs(t.width, (id.channels(), id.height(), id.width()), outputs);
     let low = t.regime.lowest().index();
     let (p, s) = (macs[..low].iter().sum(), macs[low..].iter().sum());
     let full = p + s;

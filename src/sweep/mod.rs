@@ -14,9 +14,9 @@ pub mod shard;
 pub mod slurm;
 pub mod store;
 
+pub use cost::cost;
 pub use grid::{present_datasets, Common, Grid, Point};
 pub use hash::RunKey;
 pub use runner::{plan, run, Event, Outcome, Plan};
-pub use cost::cost;
 pub use shard::Shard;
 pub use store::{Failure, Place};

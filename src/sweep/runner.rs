@@ -1,10 +1,12 @@
 //! Running a sweep: [`plan`] sorts the grid's points into finished, failed before and to do by the
 //! files in the results directory; [`run`] runs the to-do list on `jobs` threads at once, loading
 //! each dataset once, and writes each run's file the moment it ends, so a sweep killed at any point
-//! loses only the runs in flight and a restart with the same grid picks up the rest.
+//! loses only the runs in flight and a restart with the same grid picks up the rest. Just before it
+//! starts a run it looks again: a run that another sweep on the same directory (another shard's
+//! array task, a second `sweep` started by hand) finished meanwhile is skipped.
 
-use super::grid::Point;
 use super::cost::cost;
+use super::grid::Point;
 use super::store::{self, Failure};
 use crate::data::{self, DataOptions, Dataset, DatasetId};
 use crate::error::{Error, Result};
@@ -50,6 +52,8 @@ pub fn plan(points: Vec<Point>, dir: &Path, retry_failed: bool) -> Result<Plan> 
 /// What [`run`] reports as each run ends (from the worker threads).
 pub enum Event<'a> {
     Finished(&'a Point),
+    /// Its result appeared in the directory after the plan (another sweep wrote it): not run.
+    FinishedElsewhere(&'a Point),
     Failed(&'a Failure),
 }
 
@@ -58,6 +62,8 @@ pub enum Event<'a> {
 pub struct Outcome {
     /// Runs that finished and were written.
     pub ran: usize,
+    /// Runs skipped because another sweep finished them after the plan.
+    pub elsewhere: usize,
     /// Runs that failed (recorded in their `.failed.json`), by label.
     pub failed: Vec<Failure>,
 }
@@ -164,6 +170,12 @@ pub fn run(
             let Some(point) = todo.get(next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
             };
+            if store::result_path(dir, &point.key.hash).exists() {
+                let mut out = outcome.lock().expect("no worker panics holding it");
+                out.elsewhere += 1;
+                on_event(Event::FinishedElsewhere(point));
+                continue;
+            }
             let written = match run_point(point, &datasets, firsts.get(point)) {
                 Ok(r) => store::write_result(dir, point, &r).map(|_| None),
                 Err(f) => store::write_failure(dir, &f).map(|_| Some(*f)),

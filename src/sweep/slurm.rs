@@ -142,13 +142,19 @@ mod tests {
         for (dataset, depth, method, seconds) in cases {
             for cpus in [1, 4] {
                 let (limit, _) = estimate(&points(dataset, &[depth], &[method]), 1, cpus);
-                assert!(limit >= 2 * seconds + 600, "{dataset:?} {method:?}: {limit} s");
+                assert!(
+                    limit >= 2 * seconds + 600,
+                    "{dataset:?} {method:?}: {limit} s"
+                );
             }
         }
         // Many runs on several CPUs: their cost is spread over them.
         let grid = points(DatasetId::Mnist, &[1, 2, 3, 4, 5], &MethodKind::ALL);
         let (one, _) = estimate(&grid, 1, 1);
         let (four, _) = estimate(&grid, 1, 4);
-        assert!(four < one / 2 && four >= (one - 600) / 4, "{one} s vs {four} s");
+        assert!(
+            four < one / 2 && four >= (one - 600) / 4,
+            "{one} s vs {four} s"
+        );
     }
 }

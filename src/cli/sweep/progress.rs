@@ -10,11 +10,14 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Runs ended so far and their cost units.
-#[derive(Default)]
 struct Tally {
     done: usize,
     failed: usize,
+    /// Finished by another sweep on the same directory meanwhile: not run here.
+    elsewhere: usize,
+    /// The cost of the runs ended here, and of all that are still to end here.
     cost: u64,
+    total: u64,
 }
 
 pub(super) struct Progress {
@@ -22,7 +25,6 @@ pub(super) struct Progress {
     /// One line per ended run on stderr (when it is not a terminal and not `--quiet`).
     lines: bool,
     runs: usize,
-    total_cost: u64,
     started: Instant,
     tally: Mutex<Tally>,
 }
@@ -41,35 +43,43 @@ impl Progress {
                 .expect("valid template")
                 .progress_chars("=> "),
         );
+        let tally = Tally {
+            done: 0,
+            failed: 0,
+            elsewhere: 0,
+            cost: 0,
+            total: total_cost,
+        };
         let progress = Progress {
             bar,
             lines: !quiet && !terminal,
             runs: todo.len(),
-            total_cost,
             started: Instant::now(),
-            tally: Mutex::new(Tally::default()),
+            tally: Mutex::new(tally),
         };
-        progress.bar.set_message(progress.counts(&Tally::default()));
+        progress
+            .bar
+            .set_message(progress.counts(&progress.tally.lock().expect("new")));
         progress
     }
 
-    /// "done D, failed F, left L of N runs".
+    /// "done D, failed F, left L of N runs" (and "finished elsewhere E" once there are some).
     fn counts(&self, t: &Tally) -> String {
-        let left = self.runs - t.done - t.failed;
+        let left = self.runs - t.done - t.failed - t.elsewhere;
+        let elsewhere = match t.elsewhere {
+            0 => String::new(),
+            e => format!(", finished elsewhere {e}"),
+        };
         format!(
-            "done {}, failed {}, left {left} of {} runs",
+            "done {}, failed {}{elsewhere}, left {left} of {} runs",
             t.done, t.failed, self.runs
         )
     }
 
     /// The time left, from the time so far and the share of the cost done.
-    fn left(&self, cost_done: u64) -> Option<Duration> {
-        let rest = self.total_cost.checked_sub(cost_done)?;
-        (cost_done > 0).then(|| {
-            self.started
-                .elapsed()
-                .mul_f64(rest as f64 / cost_done as f64)
-        })
+    fn left(&self, t: &Tally) -> Option<Duration> {
+        let rest = t.total.checked_sub(t.cost)?;
+        (t.cost > 0).then(|| self.started.elapsed().mul_f64(rest as f64 / t.cost as f64))
     }
 
     pub fn on_event(&self, e: Event<'_>) {
@@ -79,6 +89,16 @@ impl Progress {
                 t.done += 1;
                 (format!("finished {}", p.label()), &p.config)
             }
+            Event::FinishedElsewhere(p) => {
+                // Not work done here: it leaves the total rather than joining the cost done.
+                t.elsewhere += 1;
+                t.total = t.total.saturating_sub(sweep::cost(&p.config));
+                self.bar.set_length(t.total.max(1));
+                (
+                    format!("skipped {} (finished by another sweep)", p.label()),
+                    &p.config,
+                )
+            }
             Event::Failed(f) => {
                 t.failed += 1;
                 let what = format!("failed {}: {}", f.label, f.error);
@@ -86,14 +106,16 @@ impl Progress {
                 (what, &f.config)
             }
         };
-        t.cost += sweep::cost(config);
+        if !matches!(e, Event::FinishedElsewhere(_)) {
+            t.cost += sweep::cost(config);
+        }
         self.bar.set_message(self.counts(&t));
         self.bar.set_position(t.cost);
         if self.lines {
-            let eta = (self.left(t.cost)).map_or("unknown".into(), |d| format!("about {}", hms(d)));
+            let eta = (self.left(&t)).map_or("unknown".into(), |d| format!("about {}", hms(d)));
             eprintln!(
                 "[{}/{}] {what} ({}; {} so far, {eta} left)",
-                t.done + t.failed,
+                t.done + t.failed + t.elsewhere,
                 self.runs,
                 self.counts(&t),
                 hms(self.started.elapsed())
