@@ -15,13 +15,10 @@ pub enum Error {
     Data(#[from] DataError),
     #[error(transparent)]
     Diverged(#[from] Diverged),
-    /// Where in a study an error happened (dataset, order, regime, method).
-    #[error("{run}: {source}")]
-    InRun {
-        run: String,
-        #[source]
-        source: Box<Error>,
-    },
+    /// Where in a study an error happened (dataset, order, regime, method). Its message holds the
+    /// inner error's (not a `source`, which a chain printer would print a second time).
+    #[error("{run}: {error}")]
+    InRun { run: String, error: Box<Error> },
     /// A method could not take its step (e.g. GEM's QP failed).
     #[error("{method}: {message}")]
     Method {
@@ -34,25 +31,25 @@ pub enum Error {
     /// The report could not be built or written (a plot that failed to draw, the embedded font).
     #[error("writing the report: {0}")]
     Report(String),
-    #[error("{}: {source}", path.display())]
+    // The messages below hold their I/O or thread-pool error; it is not also their `source`,
+    // which a chain printer (the CLI's `{:#}`) would print a second time.
+    #[error("{}: {error}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
-    #[error("starting {threads} worker threads: {source}")]
+    #[error("starting {threads} worker threads: {error}")]
     Threads {
         threads: usize,
-        #[source]
-        source: rayon::ThreadPoolBuildError,
+        error: rayon::ThreadPoolBuildError,
     },
 }
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

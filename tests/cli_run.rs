@@ -209,6 +209,13 @@ fn bad_flags_and_missing_data_are_clear_errors() {
         let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", flag, "--quiet"]);
         assert!(!ok && err.contains(message), "{flag}: {err}");
     }
+    // The width is checked before anything is allocated (a failed allocation aborts the process).
+    for width in ["0", "513", "100000000"] {
+        let w = format!("--width={width}");
+        let (ok, _, err) = regimebench(&["run", "--dataset", "mnist", "--preset=resnet18", &w]);
+        let says = format!("width must be 1 to 512, got {width}");
+        assert!(!ok && err.contains(&says), "{w}: {err}");
+    }
     for (flags, message) in [
         (
             &["--ewc-lambda=1"][..],
@@ -311,6 +318,10 @@ fn bad_bench_flags_are_clear_errors() {
             "--seconds must be a positive number",
         ),
         (
+            &["bench", "--width", "100000"][..],
+            "--width must be 1 to 512, got 100000",
+        ),
+        (
             &["bench", "--preset", "resnet"][..],
             "invalid value 'resnet'",
         ),
@@ -351,4 +362,35 @@ fn a_method_run_records_its_constants_and_per_task_values() {
         );
         assert!(r["warnings"].is_array());
     }
+}
+
+#[test]
+fn an_error_is_printed_once_with_its_cause() {
+    // The chain printer once wrote an I/O error's cause twice ("…: No such file or directory (os
+    // error 2): No such file or directory (os error 2)"), and a config error of a sweep's run twice.
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let out = dir.path().join("report");
+    let (ok, _, err) = regimebench(&[
+        "report",
+        missing.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains(missing.to_str().unwrap()), "{err}");
+    assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    let results = dir.path().join("results");
+    let (ok, _, err) = regimebench(&[
+        "sweep",
+        "--datasets=mnist",
+        "--regimes=R1",
+        "--methods=naive",
+        "--orders=0",
+        "--batch=0",
+        "--dry-run",
+        "--results",
+        results.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{err}");
+    assert_eq!(err.matches("batch must be at least 1").count(), 1, "{err}");
 }

@@ -136,9 +136,9 @@ pub fn measure(opts: &CostOptions, done: &mut dyn FnMut(&CostRun)) -> Result<Cos
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
-        .map_err(|source| Error::Threads {
+        .map_err(|error| Error::Threads {
             threads: opts.threads,
-            source,
+            error,
         })?;
     // One untimed naive run first: the first run of a process pays for touching the data and
     // the allocator's first pages, which would inflate naive's seconds in round 1 only.
@@ -178,7 +178,7 @@ pub fn measure(opts: &CostOptions, done: &mut dyn FnMut(&CostRun)) -> Result<Cos
 fn one_run(cfg: &RunConfig, heads: &Heads, src: &DatasetTasks, round: usize) -> Result<CostRun> {
     let in_run = |e: Error| Error::InRun {
         run: cfg.label(),
-        source: Box::new(e),
+        error: Box::new(e),
     };
     let mut params = ParamStore::new();
     let (p, w) = (cfg.train.preset, cfg.train.width);

@@ -62,7 +62,12 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
 
 fn run_steps(a: StepArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.batch >= 1, "--batch must be at least 1");
-    anyhow::ensure!(a.width >= 1, "--width must be at least 1");
+    anyhow::ensure!(
+        (1..=Preset::MAX_WIDTH).contains(&a.width),
+        "--width must be 1 to {}, got {}",
+        Preset::MAX_WIDTH,
+        a.width
+    );
     anyhow::ensure!(a.rounds >= 1, "--rounds must be at least 1");
     anyhow::ensure!(
         a.seconds.is_finite() && a.seconds > 0.0,

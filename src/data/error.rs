@@ -7,8 +7,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The OS refused a read or write.
-    #[error("{}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error("{}: {error}", path.display())]
+    Io { path: PathBuf, error: io::Error },
 
     /// The first four bytes are not the magic number of the expected file kind.
     #[error("{}: wrong magic number 0x{found:08x}, expected {expected}", path.display())]
@@ -115,10 +115,10 @@ pub enum DataError {
 
 impl DataError {
     /// The path-carrying I/O error.
-    pub fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: io::Error) -> Self {
         DataError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 
@@ -141,6 +141,6 @@ impl DataError {
                 detail: e.to_string(),
             };
         }
-        DataError::Io { path, source: e }
+        DataError::Io { path, error: e }
     }
 }

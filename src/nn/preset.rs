@@ -27,6 +27,9 @@ impl Preset {
     /// resnet18's base width nf when `--width` is not given.
     pub const DEFAULT_WIDTH: usize = 64;
 
+    /// The widest resnet18 a config may ask for (its parameters grow as nf²: 11 M at 64).
+    pub const MAX_WIDTH: usize = 512;
+
     /// The name used on the command line, in results and in reports.
     pub fn name(self) -> &'static str {
         match self {

@@ -59,7 +59,7 @@ pub fn execute_sharing(
     check_dataset(cfg, ds)?;
     let in_run = |e: Error| Error::InRun {
         run: cfg.label(),
-        source: Box::new(e),
+        error: Box::new(e),
     };
     let split = data::build_tasks(
         ds,
@@ -84,9 +84,9 @@ pub fn execute_sharing(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(cfg.threads)
         .build()
-        .map_err(|source| Error::Threads {
+        .map_err(|error| Error::Threads {
             threads: cfg.threads,
-            source,
+            error,
         })?;
     let trained = pool
         .install(|| {

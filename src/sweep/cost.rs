@@ -11,7 +11,8 @@
 //!     training    E n 3 S        (a forward and a backward of about twice its work)
 //!     LwF         + E n S        (the old model's forward, from the second task on)
 //!     EWC         + N (S + c 2 S x 1.6) (the Fisher of N samples: one forward, c backward passes
-//!                                with per-sample squares, measured 1.6x a batched backward)
+//!                                with per-sample squares, measured 1.6x a batched backward;
+//!                                `batch-mean` takes one batched backward)
 //!     GEM         + E steps t m' 3 S    (at task t ≥ 1 each step's t memory gradients,
 //!                                m' = min(memory, n))
 //!     SI          + 0            (its per-step bookkeeping is about 1% of a step)
@@ -38,11 +39,12 @@ fn official_sizes(id: DatasetId) -> (u64, u64) {
     }
 }
 
-/// Per-sample-squares backward passes of the Fisher against a batched backward, in tenths
-/// (measured: EWC R5 on MNIST spends 2.5 training epochs on a Fisher of 2 classes).
-const PER_SAMPLE_TENTHS: u64 = 16;
+/// Per-sample-squares backward passes of the Fisher against a batched backward (measured: EWC R5
+/// on MNIST spends 2.5 training epochs on a Fisher of 2 classes).
+const PER_SAMPLE: f64 = 1.6;
 
-/// The expected multiply-adds of a run (see the module's model).
+/// The expected multiply-adds of a run (see the module's model), counted in `f64` so that absurd
+/// settings (10^12 epochs) saturate rather than overflow.
 pub fn cost(cfg: &RunConfig) -> u64 {
     let id = cfg.dataset;
     let t_count = id.tasks() as u64;
@@ -67,57 +69,61 @@ pub fn cost(cfg: &RunConfig) -> u64 {
         .preset
         .group_macs(t.width, (id.channels(), id.height(), id.width()), outputs);
     let low = t.regime.lowest().index();
-    let (p, s) = (macs[..low].iter().sum(), macs[low..].iter().sum());
+    let sum = |g: &[u64]| g.iter().sum::<u64>() as f64;
+    let (p, s) = (sum(&macs[..low]), sum(&macs[low..]));
     let full = p + s;
-    let (epochs, cached) = (t.epochs as u64, t.cache_prefix);
-    let steps = n.div_ceil(t.batch.max(1) as u64);
-    let mut total = 0;
-    for task in 0..t_count {
+    let steps = n.div_ceil(t.batch.max(1) as u64) as f64;
+    let (n, m, t_count, epochs, cached) = (
+        n as f64,
+        m as f64,
+        t_count as f64,
+        t.epochs as f64,
+        t.cache_prefix,
+    );
+    let mut total = 0.0;
+    for task in 0..id.tasks() {
         let first = task == 0 && !t.regime_from_first_task;
-        let (tp, ts) = if first { (0, full) } else { (p, s) };
+        let (tp, ts) = if first { (0.0, full) } else { (p, s) };
         total += if cached { n * tp } else { epochs * n * tp };
-        total += epochs * n * 3 * ts;
+        total += epochs * n * 3.0 * ts;
         total += match &cfg.method {
-            MethodConfig::Naive | MethodConfig::Si(_) => 0,
-            MethodConfig::Lwf(_) => u64::from(task > 0) * epochs * n * s,
+            MethodConfig::Naive | MethodConfig::Si(_) => 0.0,
+            MethodConfig::Lwf(_) if task > 0 => epochs * n * s,
+            MethodConfig::Lwf(_) => 0.0,
             // Computed for the parameters that train later, from the regime's features.
             MethodConfig::Ewc(e) => {
-                let features = if cached && !first { 0 } else { n * p };
+                let features = if cached && !first { 0.0 } else { n * p };
                 features + fisher(&e.fisher, id, n, s)
             }
             MethodConfig::Gem(g) => {
-                let memory = n.min(g.memory as u64);
-                let pass = 3 * s + if cached { 0 } else { p };
-                epochs * steps * task * memory * pass
+                let memory = n.min(g.memory as f64);
+                let pass = 3.0 * s + if cached { 0.0 } else { p };
+                epochs * steps * task as f64 * memory * pass
             }
         };
     }
-    total
-        + if cached {
-            t_count * m * (p + t_count * s)
-        } else {
-            t_count * t_count * m * full
-        }
+    total += if cached {
+        t_count * m * (p + t_count * s)
+    } else {
+        t_count * t_count * m * full
+    };
+    total as u64
 }
 
 /// One task's Fisher over `n` training images through groups of `s` multiply-adds.
-fn fisher(f: &FisherConfig, id: DatasetId, n: u64, s: u64) -> u64 {
+fn fisher(f: &FisherConfig, id: DatasetId, n: f64, s: f64) -> f64 {
     let samples = if f.samples == 0 {
         n
     } else {
-        n.min(f.samples as u64)
+        n.min(f.samples as f64)
     };
-    let backward = match (f.kind, f.classes) {
-        (FisherKind::Expected, FisherClasses::Task) => {
-            id.classes_per_task() as u64 * 2 * s * PER_SAMPLE_TENTHS / 10
-        }
-        (FisherKind::Expected, FisherClasses::All) => {
-            id.classes() as u64 * 2 * s * PER_SAMPLE_TENTHS / 10
-        }
-        (FisherKind::Sampled | FisherKind::Empirical, _) => 2 * s * PER_SAMPLE_TENTHS / 10,
-        (FisherKind::BatchMean, _) => 2 * s,
+    let passes = match (f.kind, f.classes) {
+        (FisherKind::Expected, FisherClasses::Task) => id.classes_per_task() as f64,
+        (FisherKind::Expected, FisherClasses::All) => id.classes() as f64,
+        (FisherKind::Sampled | FisherKind::Empirical, _) => 1.0,
+        (FisherKind::BatchMean, _) => 1.0 / PER_SAMPLE,
     };
-    samples * (s + backward)
+    samples * (s + passes * 2.0 * s * PER_SAMPLE)
 }
 
 #[cfg(test)]
@@ -161,11 +167,18 @@ mod tests {
             // task's features go through the frozen prefix once more.
             let fisher = 5 * n * (s + 2 * 2 * s * 16 / 10);
             let ewc = cost(&mnist(depth, MethodKind::Ewc));
-            assert_eq!(ewc, naive + fisher + n * p, "R{depth}");
+            assert!(ewc.abs_diff(naive + fisher + n * p) <= 5 * n, "R{depth}");
             // GEM: 188 steps of the tasks 1..4, each with t memory passes of 256 samples.
             let gem = cost(&mnist(depth, MethodKind::Gem));
             assert_eq!(gem, naive + 188 * (1 + 2 + 3 + 4) * 256 * 3 * s, "R{depth}");
         }
+    }
+
+    #[test]
+    fn absurd_settings_saturate_instead_of_overflowing() {
+        let mut c = mnist(5, MethodKind::Gem);
+        c.train.epochs = 1_000_000_000_000;
+        assert_eq!(cost(&c), u64::MAX);
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Grid {
                             let cfg = self.config(dataset, regime, method, order, seed);
                             cfg.validate().map_err(|e| Error::InRun {
                                 run: cfg.label(),
-                                source: Box::new(e),
+                                error: Box::new(e),
                             })?;
                             let key = RunKey::of(&cfg);
                             if seen.insert(key.hash.clone()) {

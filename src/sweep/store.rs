@@ -140,7 +140,7 @@ impl Failure {
 /// The error inside any `InRun` wrappers (the record's label already names the run).
 fn inner(e: &Error) -> &Error {
     match e {
-        Error::InRun { source, .. } => inner(source),
+        Error::InRun { error, .. } => inner(error),
         e => e,
     }
 }

@@ -71,7 +71,13 @@ impl TrainConfig {
         }
         match (self.preset.has_width(), self.width) {
             (true, None) => return bad(format!("the {} preset needs a width (nf)", self.preset)),
-            (true, Some(0)) => return bad("width must be at least 1".into()),
+            (true, Some(w)) if !(1..=Preset::MAX_WIDTH).contains(&w) => {
+                return bad(format!(
+                    "width must be 1 to {}, got {w} (resnet18's parameters grow as the width \
+                     squared: about 700 M at 512)",
+                    Preset::MAX_WIDTH
+                ))
+            }
             (false, Some(_)) => {
                 return bad(format!(
                     "width applies to resnet18 only, not to the {} preset",

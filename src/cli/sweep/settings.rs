@@ -42,17 +42,21 @@ impl GridArgs {
             );
         }
         let file: GridArgs = toml::from_str(&text).with_context(|| format!("{shown}"))?;
-        let mut merged = serde_json::to_value(&file)?;
-        let given = serde_json::to_value(self)?;
-        if let (Some(m), Some(g)) = (merged.as_object_mut(), given.as_object()) {
+        // Merged as TOML values, which keep nan and inf for the checks of the grid to reject (a
+        // JSON value would turn them into null, i.e. "not given", and the default would run).
+        let mut merged = toml::Value::try_from(&file).with_context(|| format!("{shown}"))?;
+        let given = toml::Value::try_from(self).context("the grid flags of the command line")?;
+        if let (Some(m), Some(g)) = (merged.as_table_mut(), given.as_table()) {
             for (k, v) in g {
-                let unset = v.is_null() || *v == false || v.as_array().is_some_and(Vec::is_empty);
+                // A `None` flag is left out of the table; an unset switch is false.
+                let unset =
+                    *v == toml::Value::Boolean(false) || v.as_array().is_some_and(Vec::is_empty);
                 if !unset {
                     m.insert(k.clone(), v.clone());
                 }
             }
         }
-        Ok(serde_json::from_value(merged)?)
+        Ok(merged.try_into()?)
     }
 
     /// Fills what is unset with the preset's values.

@@ -132,3 +132,37 @@ fn every_grid_flag_is_a_file_key() {
     assert_eq!(keys, file_keys());
     assert!(keys.contains("ewc-lambda") && keys.contains("results") && !keys.contains("jobs"));
 }
+
+#[test]
+fn nan_and_inf_in_a_file_or_beside_it_are_rejected_not_dropped() {
+    // Merged as JSON these became null, "not given", and the default ran in their place.
+    let grid_error = |a: &SweepArgs| {
+        let g = a.grid.over_file(a.config.as_ref().unwrap()).unwrap();
+        let e = g.grid(a.threads).unwrap().expand().unwrap_err();
+        format!("{e:#}")
+    };
+    for (text, says) in [
+        ("lr = nan\n", "lr must be a positive number, got NaN"),
+        ("lr = inf\n", "lr must be a positive number, got inf"),
+        (
+            "ewc-lambda = [nan]\n",
+            "ewc lambda must be a number >= 0, got NaN",
+        ),
+        (
+            "gem-margin = [-inf]\n",
+            "gem margin must be a number >= 0, got -inf",
+        ),
+    ] {
+        let f = file(&format!("datasets = [\"mnist\"]\n{text}"));
+        let path = f.path().to_str().unwrap();
+        let err = grid_error(&args(&["--config", path]));
+        assert!(err.contains(says), "{text}: {err}");
+    }
+    let f = file("datasets = [\"mnist\"]\n");
+    let path = f.path().to_str().unwrap();
+    let err = grid_error(&args(&["--config", path, "--lr=NaN"]));
+    assert!(
+        err.contains("lr must be a positive number, got NaN"),
+        "{err}"
+    );
+}
