@@ -45,6 +45,9 @@ Output files in --out:
   strength.csv     forgetting and plasticity (mean A[t][t]) per strength of a swept method
                    (header only when no strength varies)
   inputs.csv       every file read: run, failed, diverged or ignored
+  time.csv         per cell and kernel path (isa): wall seconds per run, the cost model's
+                   multiply-adds (10^9) and seconds per modelled multiply-add (ns), the
+                   host's speed where the model is right (runs that copied task 1 left out)
   acc_by_regime.{png,svg}        ACC per method across regimes, one panel per dataset
   u_by_regime.{png,svg}          U per method across regimes, one panel per dataset
   rank_by_regime.{png,svg}       rank of each method by mean ACC across regimes

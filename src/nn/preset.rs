@@ -66,8 +66,10 @@ impl Preset {
         (c, h, w): (usize, usize, usize),
         outputs: usize,
     ) -> [u64; 5] {
+        // Saturating: a config read from a file may hold any width.
+        let product = |xs: &[usize]| xs.iter().fold(1u64, |a, &x| a.saturating_mul(x as u64));
         let conv = |c_in: usize, c_out: usize, k: usize, side: (usize, usize)| {
-            (c_in * c_out * k * k * side.0 * side.1) as u64
+            product(&[c_in, c_out, k, k, side.0, side.1])
         };
         if self == Preset::Resnet18 {
             let nf = width.unwrap_or(Preset::DEFAULT_WIDTH);
@@ -75,9 +77,9 @@ impl Preset {
             let halve = |(a, b): (usize, usize)| (a.div_ceil(2), b.div_ceil(2));
             let stage = |s: usize, side| {
                 let (c_in, c_out) = (nf << (s - 1), nf << s);
-                conv(c_in, c_out, 3, side)
-                    + 3 * conv(c_out, c_out, 3, side)
-                    + conv(c_in, c_out, 1, side)
+                (conv(c_in, c_out, 3, side))
+                    .saturating_add(conv(c_out, c_out, 3, side).saturating_mul(3))
+                    .saturating_add(conv(c_in, c_out, 1, side))
             };
             let sides = [
                 halve((h, w)),
@@ -85,11 +87,11 @@ impl Preset {
                 halve(halve(halve((h, w)))),
             ];
             return [
-                conv(c, nf, 3, (h, w)) + 4 * conv(nf, nf, 3, (h, w)),
+                conv(c, nf, 3, (h, w)).saturating_add(conv(nf, nf, 3, (h, w)).saturating_mul(4)),
                 stage(1, sides[0]),
                 stage(2, sides[1]),
                 stage(3, sides[2]),
-                (8 * nf * outputs) as u64,
+                product(&[8, nf, outputs]),
             ];
         }
         let ch = self.conv_channels();

@@ -20,6 +20,7 @@ pub fn tables(r: &Report) -> Vec<(&'static str, String)> {
         ("strength.csv", strength(r)),
         ("claims.csv", claims_table(r)),
         ("inputs.csv", inputs(r)),
+        ("time.csv", super::time::csv(r)),
     ]
 }
 
@@ -32,7 +33,7 @@ fn field(s: &str) -> String {
     }
 }
 
-fn line(out: &mut String, fields: &[String]) {
+pub(super) fn line(out: &mut String, fields: &[String]) {
     let f: Vec<String> = fields.iter().map(|s| field(s)).collect();
     out.push_str(&f.join(","));
     out.push('\n');
@@ -43,7 +44,7 @@ pub fn num(x: Option<f64>) -> String {
 }
 
 /// mean, std, ci_lo, ci_hi of a summary.
-fn four(s: Option<Summary>) -> [String; 4] {
+pub(super) fn four(s: Option<Summary>) -> [String; 4] {
     [
         num(s.map(|s| s.mean)),
         num(s.and_then(|s| s.std)),
@@ -52,17 +53,17 @@ fn four(s: Option<Summary>) -> [String; 4] {
     ]
 }
 
-fn scope_fields(r: &Report, s: Scope) -> [String; 2] {
+pub(super) fn scope_fields(r: &Report, s: Scope) -> [String; 2] {
     [r.labels.setups[s.setup].clone(), s.pool.name().to_string()]
 }
 
-fn header(names: &[&str]) -> String {
+pub(super) fn header(names: &[&str]) -> String {
     let mut s = names.join(",");
     s.push('\n');
     s
 }
 
-fn stat_names(prefix: &str) -> Vec<String> {
+pub(super) fn stat_names(prefix: &str) -> Vec<String> {
     ["mean", "std", "ci95_lo", "ci95_hi"]
         .iter()
         .map(|s| format!("{prefix}_{s}"))

@@ -31,6 +31,7 @@ mod setup_tests;
 pub mod stats;
 #[cfg(test)]
 mod tests;
+pub mod time;
 #[cfg(test)]
 mod verdict_tests;
 
@@ -58,6 +59,8 @@ pub struct Report {
     pub correlations: Vec<analysis::UfCorrelation>,
     pub depth: Vec<analysis::Depth>,
     pub claims: Vec<ClaimRow>,
+    /// Wall time against the cost model, per dataset cell and kernel path.
+    pub time: Vec<time::TimeRow>,
 }
 
 impl Report {
@@ -86,6 +89,7 @@ impl Report {
         let factors = analysis::norm_factors(&cells, &points);
         let correlations = analysis::correlations(&cells, &points);
         let depth = analysis::depth(&cells);
+        let time = time::rows(&cells, &points);
         let claims = claims::claims(&claims::Inputs {
             setups: labels.setups.len(),
             cells: &cells,
@@ -107,6 +111,7 @@ impl Report {
             correlations,
             depth,
             claims,
+            time,
         }
     }
 

@@ -113,6 +113,12 @@ pub struct Point {
     pub group_drift: BTreeMap<String, f64>,
     /// Plasticity: the mean of the diagonal A[t][t] (accuracy on each task right after it).
     pub plasticity: f64,
+    /// Wall seconds, the kernel path that ran, whether task 1 was copied from another run (its
+    /// time is then not in `seconds`), and the cost model's multiply-adds for the run.
+    pub seconds: f64,
+    pub isa: String,
+    pub first_task_copied: bool,
+    pub modelled: u64,
 }
 
 impl Point {
@@ -133,6 +139,10 @@ impl Point {
                 .filter_map(|g| Some((g.name.clone(), g.norms.drift?)))
                 .collect(),
             plasticity: (0..t).map(|i| r.accuracy[i][i]).sum::<f64>() / t as f64,
+            seconds: r.wall_seconds,
+            isa: r.isa.clone(),
+            first_task_copied: r.first_task_copied,
+            modelled: crate::sweep::cost(&r.config),
         }
     }
 }

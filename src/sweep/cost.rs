@@ -69,7 +69,7 @@ pub fn cost(cfg: &RunConfig) -> u64 {
         .preset
         .group_macs(t.width, (id.channels(), id.height(), id.width()), outputs);
     let low = t.regime.lowest().index();
-    let sum = |g: &[u64]| g.iter().sum::<u64>() as f64;
+    let sum = |g: &[u64]| g.iter().map(|&x| x as f64).sum::<f64>();
     let (p, s) = (sum(&macs[..low]), sum(&macs[low..]));
     let full = p + s;
     let steps = n.div_ceil(t.batch.max(1) as u64) as f64;
@@ -179,6 +179,11 @@ mod tests {
         let mut c = mnist(5, MethodKind::Gem);
         c.train.epochs = 1_000_000_000_000;
         assert_eq!(cost(&c), u64::MAX);
+        // A result file may hold any width (the report models every run it reads).
+        let mut wide = RunConfig::defaults(DatasetId::Cifar100, Regime::depth(5));
+        wide.train
+            .set_network(crate::nn::Preset::Resnet18, Some(usize::MAX / 4));
+        assert_eq!(cost(&wide), u64::MAX);
     }
 
     #[test]

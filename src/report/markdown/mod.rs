@@ -62,7 +62,7 @@ fn opt(x: Option<f64>, digits: usize) -> String {
     x.map_or("-".into(), |v| format!("{v:.digits$}"))
 }
 
-fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
+pub(super) fn table(out: &mut String, head: &[&str], rows: &[Vec<String>]) {
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(head.len()));
     for r in rows {
@@ -98,6 +98,7 @@ pub fn render(r: &Report, plots: &[Plot]) -> String {
     correlations(&mut o, r);
     depth(&mut o, r);
     strength(&mut o, r);
+    super::time::markdown(&mut o, r);
     if !plots.is_empty() {
         let _ = writeln!(o, "## Plots\n");
         for p in plots {
