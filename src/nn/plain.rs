@@ -52,15 +52,11 @@ impl Plain {
 
     /// Floats per image at the input of group `g` (G1..G5); each pool halves the sides, flooring.
     pub(super) fn group_input_len(&self, g: Group) -> usize {
-        let (c, h, w) = self
+        let chw = self
             .preset
             .input_chw()
             .expect("a plain preset has a fixed input");
-        match g.index() {
-            0 => c * h * w,
-            i @ 1..=3 => self.preset.conv_channels()[i - 1] * (h >> i) * (w >> i),
-            _ => self.preset.hidden(),
-        }
+        self.preset.group_input_len(None, chw, g.index())
     }
 
     /// The Kaiming-initialised layers, G1..G4.

@@ -76,7 +76,7 @@ impl Preset {
             // Stage s (1..3) halves the sides (rounding up) and doubles the channels.
             let halve = |(a, b): (usize, usize)| (a.div_ceil(2), b.div_ceil(2));
             let stage = |s: usize, side| {
-                let (c_in, c_out) = (nf << (s - 1), nf << s);
+                let (c_in, c_out) = (nf.saturating_mul(1 << (s - 1)), nf.saturating_mul(1 << s));
                 (conv(c_in, c_out, 3, side))
                     .saturating_add(conv(c_out, c_out, 3, side).saturating_mul(3))
                     .saturating_add(conv(c_in, c_out, 1, side))
@@ -103,6 +103,36 @@ impl Preset {
         macs[3] = (ch[2] * (h >> 3) * (w >> 3) * self.hidden()) as u64;
         macs[4] = (self.hidden() * outputs) as u64;
         macs
+    }
+
+    /// Floats per image at the input of group `g` (0-based: G1..G5) for a `chw` input (`width`:
+    /// resnet18's nf, its default if `None`): the image for G1; after each pool of a plain preset
+    /// a side s is ⌊s/2⌋, after each stride-2 stage of resnet18 ⌈s/2⌉ (its G2 sees stage 1's
+    /// full-size output). Saturating, as [`Preset::group_macs`].
+    pub fn group_input_len(
+        self,
+        width: Option<usize>,
+        (c, h, w): (usize, usize, usize),
+        g: usize,
+    ) -> usize {
+        let image = c.saturating_mul(h).saturating_mul(w);
+        if self == Preset::Resnet18 {
+            let nf = width.unwrap_or(Preset::DEFAULT_WIDTH);
+            return match g {
+                0 => image,
+                i @ 1..=3 => {
+                    let side = |s: usize| (0..i - 1).fold(s, |s, _| s.div_ceil(2));
+                    nf.saturating_mul(1 << (i - 1))
+                        .saturating_mul(side(h) * side(w))
+                }
+                _ => nf.saturating_mul(8),
+            };
+        }
+        match g {
+            0 => image,
+            i @ 1..=3 => self.conv_channels()[i - 1] * (h >> i) * (w >> i),
+            _ => self.hidden(),
+        }
     }
 
     /// Output channels of the three conv groups of a plain preset.

@@ -16,6 +16,7 @@
 //! `r ← 0.9 r + 0.1 s`); everywhere else (evaluation, the Fisher, GEM's memories, LwF's old
 //! model, a frozen group) it uses the running statistics, which then stay bit-identical.
 
+use super::Preset;
 use crate::params::{BufferId, Group, ParamId, ParamStore};
 use crate::tape::{BnStats, NodeId, Tape};
 use regimebench_kernels as k;
@@ -107,15 +108,7 @@ impl ResNet {
 
     /// Floats per image at the input of group `g`: each stride-2 stage maps a side s to ⌈s/2⌉.
     pub(super) fn group_input_len(&self, g: Group) -> usize {
-        let (c, h, w) = self.input;
-        match g.index() {
-            0 => c * h * w,
-            i @ 1..=3 => {
-                let side = |s: usize| (0..i - 1).fold(s, |s, _| s.div_ceil(2));
-                (self.nf << (i - 1)) * side(h) * side(w)
-            }
-            _ => self.features(),
-        }
+        Preset::Resnet18.group_input_len(Some(self.nf), self.input, g.index())
     }
 
     fn conv_bns(&self) -> impl Iterator<Item = &ConvBn> + '_ {

@@ -1,8 +1,8 @@
 //! Run time against the sweep's cost model ([`crate::sweep::cost`]): per dataset cell and kernel
 //! path, the wall seconds of its runs and the seconds per modelled multiply-add. Where the model is
 //! right that is the host's speed, the same in every cell; how far the cells' means stray from
-//! their dataset's median says how right it is, and what to give `--emit-slurm`'s time estimate
-//! (0.04 ns per multiply-add) on another machine. Runs whose task 1 was copied from another run
+//! their dataset's median says how right it is, and whether `--emit-slurm`'s time estimate
+//! ([`SECONDS_PER_MAC`]) holds on another machine. Runs whose task 1 was copied from another run
 //! of the sweep leave it out of their time, so they are left out here.
 
 use super::csv::{four, header, line, num, scope_fields, stat_names};
@@ -11,6 +11,7 @@ use super::markdown::table;
 use super::stats::{summarize, Cell, CellKey, Point, Summary};
 use super::Report;
 use crate::data::DatasetId;
+use crate::sweep::slurm::SECONDS_PER_MAC;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -19,8 +20,7 @@ use std::fmt::Write;
 pub struct TimeRow {
     pub key: CellKey,
     pub isa: String,
-    pub runs: usize,
-    /// Wall seconds per run.
+    /// Wall seconds per run (`n`: the runs).
     pub seconds: Summary,
     /// The model's multiply-adds per run (the mean, in units of 10^9).
     pub giga_macs: f64,
@@ -28,34 +28,32 @@ pub struct TimeRow {
     pub ns_per_mac: Summary,
 }
 
+/// Nanoseconds per modelled multiply-add of a run whose time holds all of it (`None` when task 1
+/// was copied, or the model has nothing to count).
+fn ns_per_mac(p: &Point) -> Option<f64> {
+    (!p.first_task_copied && p.modelled > 0).then(|| 1e9 * p.seconds / p.modelled as f64)
+}
+
 /// One row per (dataset cell, kernel path) with timed runs, in cell order.
 pub fn rows(cells: &[Cell], points: &[Point]) -> Vec<TimeRow> {
     let mut out = Vec::new();
     for c in cells.iter().filter(|c| c.key.scope.pool != Pool::All) {
-        let mut by_isa: BTreeMap<&str, Vec<&Point>> = BTreeMap::new();
+        let mut by_isa: BTreeMap<&str, Vec<(&Point, f64)>> = BTreeMap::new();
         for p in c.points.iter().map(|&i| &points[i]) {
-            if !p.first_task_copied && p.modelled > 0 {
-                by_isa.entry(&p.isa).or_default().push(p);
+            if let Some(ns) = ns_per_mac(p) {
+                by_isa.entry(&p.isa).or_default().push((p, ns));
             }
         }
         for (isa, ps) in by_isa {
-            let of =
-                |f: &dyn Fn(&Point) -> f64| summarize(&ps.iter().map(|p| f(p)).collect::<Vec<_>>());
-            let (Some(seconds), Some(ns_per_mac)) = (
-                of(&|p| p.seconds),
-                of(&|p| 1e9 * p.seconds / p.modelled as f64),
-            ) else {
-                continue;
+            let of = |f: &dyn Fn(&(&Point, f64)) -> f64| {
+                summarize(&ps.iter().map(f).collect::<Vec<_>>()).expect("one run at least")
             };
             out.push(TimeRow {
                 key: c.key.clone(),
                 isa: isa.to_string(),
-                runs: ps.len(),
-                seconds,
-                giga_macs: ps.iter().map(|p| p.modelled as f64).sum::<f64>()
-                    / ps.len() as f64
-                    / 1e9,
-                ns_per_mac,
+                seconds: of(&|(p, _)| p.seconds),
+                giga_macs: of(&|(p, _)| p.modelled as f64).mean / 1e9,
+                ns_per_mac: of(&|&(_, ns)| ns),
             });
         }
     }
@@ -67,8 +65,9 @@ struct Speed {
     runs: usize,
     hours: f64,
     median_ns: f64,
-    /// The lowest and highest cell mean of ns per multiply-add over `median_ns`.
-    spread: (f64, f64),
+    /// The lowest and highest cell mean of ns per multiply-add over `median_ns` (`None` when the
+    /// median is 0).
+    spread: Option<(f64, f64)>,
 }
 
 fn speeds(rows: &[TimeRow], points: &[Point]) -> BTreeMap<(usize, DatasetId, String), Speed> {
@@ -83,21 +82,23 @@ fn speeds(rows: &[TimeRow], points: &[Point]) -> BTreeMap<(usize, DatasetId, Str
     for (k, rs) in groups {
         let mut per_run: Vec<f64> = (points.iter())
             .filter(|p| (p.tag.setup, p.tag.dataset, &p.isa) == (k.0, k.1, &k.2))
-            .filter(|p| !p.first_task_copied && p.modelled > 0)
-            .map(|p| 1e9 * p.seconds / p.modelled as f64)
+            .filter_map(ns_per_mac)
             .collect();
         per_run.sort_by(f64::total_cmp);
-        let median_ns = per_run[per_run.len() / 2];
-        let ratios = rs.iter().map(|r| r.ns_per_mac.mean / median_ns);
-        let spread = ratios.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
-            (lo.min(x), hi.max(x))
+        let half = per_run.len() / 2;
+        let median_ns = match per_run.len() % 2 {
+            1 => per_run[half],
+            _ => (per_run[half - 1] + per_run[half]) / 2.0,
+        };
+        let spread = (median_ns > 0.0).then(|| {
+            (rs.iter().map(|r| r.ns_per_mac.mean / median_ns))
+                .fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+                    (lo.min(x), hi.max(x))
+                })
         });
-        let runs = rs.iter().map(|r| r.runs).sum();
-        let hours = rs
-            .iter()
-            .map(|r| r.seconds.mean * r.runs as f64)
-            .sum::<f64>()
-            / 3600.0;
+        let runs = rs.iter().map(|r| r.seconds.n).sum();
+        let seconds: f64 = rs.iter().map(|r| r.seconds.mean * r.seconds.n as f64).sum();
+        let hours = seconds / 3600.0;
         out.insert(
             k,
             Speed {
@@ -126,7 +127,7 @@ pub fn csv(r: &Report) -> String {
             t.key.regime.name.clone(),
             t.key.variant.label.clone(),
             t.isa.clone(),
-            t.runs.to_string(),
+            t.seconds.n.to_string(),
         ]);
         f.extend(four(Some(t.seconds)));
         f.extend(four(Some(t.ns_per_mac)));
@@ -149,8 +150,9 @@ pub fn markdown(o: &mut String, r: &Report) {
         "Wall seconds per run over the multiply-adds the sweep's cost model predicts for it \
          (`sweep::cost`): the host's speed where the model is right. The last column is how far \
          the cells (regime x method) stray from the median: a cell's mean over the median, lowest \
-         and highest. `--emit-slurm` budgets twice 0.04 ns per multiply-add. Per cell: \
-         `time.csv`. Runs that copied task 1 from another run are left out ({copied} here).\n"
+         and highest. `--emit-slurm` budgets twice {:.2} ns per multiply-add. Per cell: \
+         `time.csv`. Runs that copied task 1 from another run are left out ({copied} here).\n",
+        SECONDS_PER_MAC * 1e9
     );
     let rows: Vec<Vec<String>> = speeds
         .iter()
@@ -165,7 +167,7 @@ pub fn markdown(o: &mut String, r: &Report) {
                 s.runs.to_string(),
                 format!("{:.1}", s.hours),
                 format!("{:.4}", s.median_ns),
-                format!("{:.2}x - {:.2}x", s.spread.0, s.spread.1),
+                (s.spread).map_or("-".into(), |(lo, hi)| format!("{lo:.2}x - {hi:.2}x")),
             ]
         })
         .collect();
@@ -210,7 +212,7 @@ mod tests {
         let gem = cost(&runs[5].config) as f64;
         let r = report(runs);
         let rows: Vec<_> = (r.time.iter())
-            .map(|t| (t.key.regime.name.as_str(), t.isa.as_str(), t.runs))
+            .map(|t| (t.key.regime.name.as_str(), t.isa.as_str(), t.seconds.n))
             .collect();
         assert_eq!(rows, [("R1", "a", 3), ("R1", "b", 1), ("R5", "a", 1)]);
         let t = &r.time[0];
@@ -218,11 +220,11 @@ mod tests {
         close(t.ns_per_mac.mean, 3e9 / naive, 1e-12);
         close(t.giga_macs, naive / 1e9, 1e-9);
         close(r.time[2].ns_per_mac.mean, 60e9 / gem, 1e-12);
-        // Path a: runs at 2, 3, 4 s of naive and 60 s of GEM; the median run and the cells'
-        // spread around it.
+        // Path a: runs at 2, 3, 4 s of naive and 60 s of GEM; the median run (of four: the mean
+        // of the middle two) and the cells' spread around it.
         let mut per_run = [2e9 / naive, 3e9 / naive, 4e9 / naive, 60e9 / gem];
         per_run.sort_by(f64::total_cmp);
-        let median = per_run[2];
+        let median = (per_run[1] + per_run[2]) / 2.0;
         let (lo, hi) = (3e9 / naive / median, 60e9 / gem / median);
         let (lo, hi) = (lo.min(hi), lo.max(hi));
         let mut md = String::new();

@@ -5,9 +5,10 @@
 //! Estimates: a shard's time is its cost ([`super::cost`], the same model that balances the
 //! shards) at the slowest measured speed (one Zen 3 core: 0.029-0.039 ns per modelled
 //! multiply-add over the committed grids; AVX-512 hosts 0.014-0.016), divided by the runs it runs
-//! at once (`--cpus-per-task`), times 2 for safety (cells run up to 1.7x the model), plus 10
-//! minutes; memory is 2 GiB plus 1 GiB per run at once (a loaded CIFAR-100 with
-//! its prefix caches stays under 1 GiB).
+//! at once (`--cpus-per-task`) as a greedy schedule can take them (costliest first, each to the
+//! next free CPU: at most load / cpus + (1 - 1/cpus) x the costliest run), times 2 for safety
+//! (cells run up to 1.74x the model), plus 10 minutes; memory is 2 GiB plus 1 GiB per run at once
+//! (a loaded CIFAR-100 with its prefix caches stays under 1 GiB).
 
 use super::cost::cost;
 use super::shard::assign;
@@ -16,7 +17,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// Seconds per modelled multiply-add on one core of the slowest host measured (Zen 3).
-const SECONDS_PER_MAC: f64 = 4.0e-11;
+pub const SECONDS_PER_MAC: f64 = 4.0e-11;
 
 /// What the script runs and where.
 pub struct SlurmJob<'a> {
@@ -34,8 +35,9 @@ pub struct SlurmJob<'a> {
     pub logs: &'a Path,
 }
 
-/// Estimated wall seconds of the slowest shard and memory in MiB per array task. A shard takes
-/// at least its costliest run (one run is on one core) and at least its cost spread over `cpus`.
+/// Estimated wall seconds of the slowest shard and memory in MiB per array task. A shard's runs
+/// go costliest first, each to the next free one of `cpus` (a run is on one core): such a list
+/// schedule ends by load / cpus + (1 - 1/cpus) x its costliest run (Graham's bound).
 pub fn estimate(points: &[Point], shards: usize, cpus: usize) -> (u64, u64) {
     let (mut load, mut longest) = (vec![0u64; shards], vec![0u64; shards]);
     for (p, s) in points.iter().zip(assign(points, shards)) {
@@ -44,7 +46,10 @@ pub fn estimate(points: &[Point], shards: usize, cpus: usize) -> (u64, u64) {
         longest[s] = longest[s].max(c);
     }
     let worst = (0..shards)
-        .map(|s| (load[s] as f64 / cpus.max(1) as f64).max(longest[s] as f64))
+        .map(|s| {
+            let cpus = cpus.max(1) as f64;
+            load[s] as f64 / cpus + (1.0 - 1.0 / cpus) * longest[s] as f64
+        })
         .fold(0.0, f64::max);
     (
         (2.0 * worst * SECONDS_PER_MAC) as u64 + 600,
@@ -148,13 +153,23 @@ mod tests {
                 );
             }
         }
-        // Many runs on several CPUs: their cost is spread over them.
-        let grid = points(DatasetId::Mnist, &[1, 2, 3, 4, 5], &MethodKind::ALL);
-        let (one, _) = estimate(&grid, 1, 1);
-        let (four, _) = estimate(&grid, 1, 4);
-        assert!(
-            four < one / 2 && four >= (one - 600) / 4,
-            "{one} s vs {four} s"
+        // Five runs of one cost on 4 CPUs take two runs' time (four at once, then the fifth):
+        // the limit is twice that, plus 10 minutes; on one CPU twice five runs' time.
+        let mut g = Grid::protocol(vec![DatasetId::Mnist]);
+        (g.regimes, g.methods, g.orders) = (
+            vec![Regime::depth(1)],
+            vec![MethodKind::Naive.defaults()],
+            (0..5).collect(),
         );
+        let five = g.expand().unwrap();
+        let run = cost(&five[0].config) as f64 * SECONDS_PER_MAC;
+        for (cpus, runs) in [(4, 2.0), (1, 5.0)] {
+            let (limit, _) = estimate(&five, 1, cpus);
+            let want = (2.0 * runs * run) as u64 + 600;
+            assert!(
+                limit.abs_diff(want) <= 1,
+                "{cpus} CPUs: {limit} s, want {want} s"
+            );
+        }
     }
 }

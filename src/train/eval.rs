@@ -14,7 +14,7 @@ const EVAL_BATCH: usize = 256;
 
 /// The most floats of cached test features per task (64 MiB); above it a task is evaluated from
 /// its images each time.
-const MAX_FEATURES_PER_TASK: usize = 1 << 24;
+pub const MAX_FEATURES_PER_TASK: usize = 1 << 24;
 
 /// Fraction of task `task`'s test images whose prediction under `head` (arg-max over the task's
 /// outputs, ties to the lowest class) is their label.

@@ -11,7 +11,7 @@ mod steps;
 
 pub use batch::Inputs;
 pub use cache::PrefixCache;
-pub use eval::{accuracy, TestFeatures};
+pub use eval::{accuracy, TestFeatures, MAX_FEATURES_PER_TASK};
 pub use guard::{Diverged, NonFinite};
 pub use shared::FirstTask;
 pub use source::{Part, TaskSource};

@@ -45,7 +45,10 @@ impl GridArgs {
         // Merged as TOML values, which keep nan and inf for the checks of the grid to reject (a
         // JSON value would turn them into null, i.e. "not given", and the default would run).
         let mut merged = toml::Value::try_from(&file).with_context(|| format!("{shown}"))?;
-        let given = toml::Value::try_from(self).context("the grid flags of the command line")?;
+        let given = toml::Value::try_from(self).context(
+            "the grid flags of the command line, merged with a TOML file (whose integers stop at \
+             2^63 - 1)",
+        )?;
         if let (Some(m), Some(g)) = (merged.as_table_mut(), given.as_table()) {
             for (k, v) in g {
                 // A `None` flag is left out of the table; an unset switch is false.
